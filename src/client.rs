@@ -1,0 +1,135 @@
+//! `Client`: the public face of the core. Ties the config, the fetcher and the cache together.
+
+use std::fmt;
+use std::sync::{Arc, mpsc};
+use std::time::{Duration, Instant};
+
+use crate::cache::{Cache, Source};
+use crate::config::{ClientBuilder, Config};
+use crate::fetch::Fetcher;
+use crate::metrics::Counters;
+use crate::{Error, Metrics, Secret, Token};
+
+/// An OAuth 2.0 client-credentials client with a thread-safe token cache.
+///
+/// Cheap to clone (clones share one cache) and safe to use from any number of threads.
+#[derive(Clone)]
+pub struct Client(Arc<Inner>);
+
+struct Inner {
+    cfg: Arc<Config>,
+    fetcher: Arc<Fetcher>,
+    cache: Arc<Cache>,
+    /// Dropping the sender stops the background refresher, if there is one.
+    _stop_refresher: Option<mpsc::Sender<()>>,
+}
+
+impl Source for Fetcher {
+    fn fetch(&self, deadline: Instant, counters: &Counters) -> Result<Token, Error> {
+        let fetched = self.request(deadline, counters)?;
+        Ok(Token::issued(fetched.parsed, fetched.sent_at))
+    }
+}
+
+impl Client {
+    /// Starts a configuration; see [`ClientBuilder`].
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    pub(crate) fn from_config(cfg: Config) -> Result<Client, Error> {
+        let cfg = Arc::new(cfg);
+        let fetcher = Arc::new(Fetcher::new(Arc::clone(&cfg))?);
+        let cache = Arc::new(Cache::new(
+            Arc::clone(&fetcher) as Arc<dyn Source>,
+            cfg.refresh,
+            cfg.failure_cooldown,
+            cfg.call_timeout,
+        ));
+        let stop = if cfg.background_refresh { Some(spawn_refresher(&cache)?) } else { None };
+        Ok(Client(Arc::new(Inner { cfg, fetcher, cache, _stop_refresher: stop })))
+    }
+
+    /// A valid access token: cached, refreshed ahead of expiry, fetched when needed.
+    /// Waits at most the configured `call_timeout`.
+    pub fn token(&self) -> Result<Token, Error> {
+        self.token_timeout(self.0.cfg.call_timeout)
+    }
+
+    /// Like [`Client::token`], waiting at most `timeout` (retries and waiting for another
+    /// caller's fetch included).
+    pub fn token_timeout(&self, timeout: Duration) -> Result<Token, Error> {
+        // An absurd timeout would overflow `Instant`; a day is "no limit" for a token call.
+        let deadline = Instant::now() + timeout.min(Duration::from_secs(86_400));
+        self.0.cache.get(deadline)
+    }
+
+    /// Forgets `token` if it is still the cached one, so the next call fetches a new token.
+    /// Call it when a resource server answered 401 to this token; a token that was already
+    /// replaced is left alone, so many failing callers cause one fetch, not many.
+    pub fn invalidate(&self, token: &Token) {
+        self.0.cache.invalidate(token);
+    }
+
+    /// Replaces the client secret on a live client. The next fetch uses it; the cached token
+    /// stays valid until it is refreshed.
+    pub fn set_client_secret(&self, secret: Secret) -> Result<(), Error> {
+        self.0.fetcher.set_secret(secret)
+    }
+
+    /// A snapshot of the client's counters.
+    pub fn metrics(&self) -> Metrics {
+        self.0.cache.counters.snapshot()
+    }
+
+    /// Hex digest of everything that selects the token (URL, client id, auth method, hashed
+    /// credential, sorted scopes, audience, resources, extra parameters). Safe to log.
+    pub fn cache_key(&self) -> &str {
+        &self.0.cfg.cache_key
+    }
+
+    pub fn token_url(&self) -> &str {
+        self.0.cfg.token_url.as_str()
+    }
+
+    pub fn client_id(&self) -> &str {
+        &self.0.cfg.client_id
+    }
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("token_url", &self.token_url())
+            .field("client_id", &self.client_id())
+            .field("auth_method", &self.0.cfg.auth_method)
+            .field("scopes", &self.0.cfg.scopes)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The optional background refresher: sleeps until the cached token's refresh point, refreshes,
+/// repeats. It holds only a weak reference, and ends when the client is dropped.
+fn spawn_refresher(cache: &Arc<Cache>) -> Result<mpsc::Sender<()>, Error> {
+    let (stop, stopped) = mpsc::channel::<()>();
+    let cache = Arc::downgrade(cache);
+    std::thread::Builder::new()
+        .name("cctoken-refresher".into())
+        .spawn(move || {
+            loop {
+                let wait = {
+                    let Some(cache) = cache.upgrade() else { return };
+                    cache.refresh_if_due();
+                    // Nothing cached yet: look again shortly (the first token comes from a caller).
+                    cache.next_refresh().map_or(Duration::from_secs(1), |t| t.saturating_duration_since(Instant::now()))
+                };
+                // At least 50 ms so a paused (failing) refresh does not spin.
+                match stopped.recv_timeout(wait.clamp(Duration::from_millis(50), Duration::from_secs(60))) {
+                    Err(mpsc::RecvTimeoutError::Timeout) => continue,
+                    _ => return,
+                }
+            }
+        })
+        .map_err(|e| Error::config("background_refresh", format!("cannot start thread: {e}")))?;
+    Ok(stop)
+}

@@ -1,0 +1,39 @@
+//! cctoken: an OAuth 2.0 client-credentials token engine (RFC 6749 §4.4).
+//!
+//! ```no_run
+//! let client = cctoken::Client::builder()
+//!     .token_url("https://as.example.com/oauth/token")
+//!     .client_id("svc-a")
+//!     .client_secret(cctoken::Secret::from_env("CCTOKEN_CLIENT_SECRET")?)
+//!     .scopes(["read", "write"])
+//!     .build()?;
+//! let token = client.token()?; // cached; refreshed ahead of expiry
+//! println!("Authorization: {} <{} bytes>", token.token_type(), token.access_token().len());
+//! # Ok::<(), cctoken::Error>(())
+//! ```
+//!
+//! Layout: `config` (builder, validation) → `fetch` (one HTTP exchange + retries) →
+//! `response` (parsing policy) → `cache` (single-flight, refresh-ahead, stale-if-error) →
+//! `client` (the public face). `ffi` is the C ABI and the only module with `unsafe`.
+
+mod cache;
+mod client;
+mod config;
+mod error;
+mod fetch;
+mod metrics;
+mod response;
+mod secret;
+mod token;
+
+pub mod ffi;
+
+pub use client::Client;
+pub use config::{AuthMethod, ClientBuilder, RefreshPolicy, RetryPolicy};
+pub use error::{Error, OAuthError, TransportKind};
+pub use metrics::Metrics;
+pub use secret::Secret;
+pub use token::Token;
+
+/// The crate version, as in Cargo.toml.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,57 @@
+//! Counters kept by a client. Relaxed atomics: each counter is independent, and a snapshot is
+//! a set of recent values, not a consistent cut.
+
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::time::Duration;
+
+/// A point-in-time copy of a client's counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Metrics {
+    /// Calls answered from the cache without waiting.
+    pub hits: u64,
+    /// Calls that found no usable token and had to fetch or wait for a fetch.
+    pub misses: u64,
+    /// Token requests started (one per fetch, retries not counted).
+    pub fetches: u64,
+    /// Fetches that ended in an error (after retries).
+    pub fetch_failures: u64,
+    /// Extra HTTP attempts made by the retry policy.
+    pub retries: u64,
+    /// Calls that waited for a fetch another caller had already started.
+    pub coalesced_waiters: u64,
+    /// Calls answered with the still-valid token while a refresh had failed.
+    pub stale_served: u64,
+    /// Duration of the last completed fetch, retries included.
+    pub last_fetch_latency: Duration,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub hits: AtomicU64,
+    pub misses: AtomicU64,
+    pub fetches: AtomicU64,
+    pub fetch_failures: AtomicU64,
+    pub retries: AtomicU64,
+    pub coalesced_waiters: AtomicU64,
+    pub stale_served: AtomicU64,
+    pub last_fetch_latency_us: AtomicU64,
+}
+
+impl Counters {
+    pub fn bump(counter: &AtomicU64) {
+        counter.fetch_add(1, Relaxed);
+    }
+
+    pub fn snapshot(&self) -> Metrics {
+        Metrics {
+            hits: self.hits.load(Relaxed),
+            misses: self.misses.load(Relaxed),
+            fetches: self.fetches.load(Relaxed),
+            fetch_failures: self.fetch_failures.load(Relaxed),
+            retries: self.retries.load(Relaxed),
+            coalesced_waiters: self.coalesced_waiters.load(Relaxed),
+            stale_served: self.stale_served.load(Relaxed),
+            last_fetch_latency: Duration::from_micros(self.last_fetch_latency_us.load(Relaxed)),
+        }
+    }
+}

@@ -1,0 +1,112 @@
+//! `Token`: an access token with its metadata. Cheap to clone (one `Arc`).
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use zeroize::Zeroizing;
+
+/// An access token as issued by the token endpoint.
+///
+/// `Debug` never shows the access token itself.
+#[derive(Clone)]
+pub struct Token(pub(crate) Arc<TokenInner>);
+
+pub(crate) struct TokenInner {
+    pub access_token: Zeroizing<String>,
+    pub token_type: String,
+    pub scope: Option<String>,
+    /// Monotonic expiry; `None` only for single-use tokens (`expires_in` ≤ 0), which are already
+    /// expired for the cache and are handed to the callers of the one fetch that produced them.
+    pub expires_at: Option<Instant>,
+    /// Wall-clock expiry, for display and for the C/Python/Go `expires_at` accessors.
+    pub expires_at_wall: Option<SystemTime>,
+    /// Response fields cctoken does not interpret (e.g. `id_token`, vendor extensions).
+    pub extras: serde_json::Map<String, serde_json::Value>,
+    /// Distinguishes tokens for `Client::invalidate`: unique per fetch within a process.
+    pub serial: u64,
+}
+
+impl Token {
+    /// The access token, to send as `Authorization: <token_type> <access_token>`.
+    pub fn access_token(&self) -> &str {
+        &self.0.access_token
+    }
+
+    /// The token type as the server sent it, with the common `bearer` spellings normalized to
+    /// `Bearer` (RFC 6750 §4 makes the type case-insensitive).
+    pub fn token_type(&self) -> &str {
+        &self.0.token_type
+    }
+
+    /// Time left before the token expires (zero once expired or for a single-use token).
+    pub fn expires_in(&self) -> Duration {
+        self.0.expires_at.map_or(Duration::ZERO, |t| t.saturating_duration_since(Instant::now()))
+    }
+
+    /// Monotonic expiry instant (`None` for a single-use token).
+    pub fn expires_at(&self) -> Option<Instant> {
+        self.0.expires_at
+    }
+
+    /// Wall-clock expiry, e.g. for logs (`None` for a single-use token).
+    pub fn expires_at_system(&self) -> Option<SystemTime> {
+        self.0.expires_at_wall
+    }
+
+    /// Whether the token has expired (single-use tokens count as expired: never reuse them).
+    pub fn is_expired(&self) -> bool {
+        self.0.expires_at.is_none_or(|t| Instant::now() >= t)
+    }
+
+    /// The granted scope: the server's `scope`, else the scope that was requested.
+    pub fn scope(&self) -> Option<&str> {
+        self.0.scope.as_deref()
+    }
+
+    /// Response fields cctoken does not interpret.
+    pub fn extras(&self) -> &serde_json::Map<String, serde_json::Value> {
+        &self.0.extras
+    }
+
+    /// The `Authorization` header value: `Bearer <token>` (or the server's token type).
+    pub fn authorization_header(&self) -> String {
+        format!("{} {}", self.0.token_type, self.access_token())
+    }
+}
+
+impl fmt::Debug for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Token")
+            .field("access_token", &"[redacted]")
+            .field("token_type", &self.0.token_type)
+            .field("scope", &self.0.scope)
+            .field("expires_in", &self.expires_in())
+            .finish()
+    }
+}
+
+/// Process-wide serial numbers, so `invalidate` can tell two tokens apart without comparing
+/// secrets.
+static NEXT_SERIAL: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+impl Token {
+    /// A token from a parsed response whose request was sent at `sent_at`.
+    pub(crate) fn issued(parsed: crate::response::Parsed, sent_at: Instant) -> Token {
+        let expires_at = match parsed.lifetime {
+            crate::response::Lifetime::For(d) => Some(sent_at + d),
+            crate::response::Lifetime::SingleUse => None,
+        };
+        let now = Instant::now();
+        let expires_at_wall = expires_at.map(|t| SystemTime::now() + t.saturating_duration_since(now));
+        Token(Arc::new(TokenInner {
+            access_token: parsed.access_token,
+            token_type: parsed.token_type,
+            scope: parsed.scope,
+            expires_at,
+            expires_at_wall,
+            extras: parsed.extras,
+            serial: NEXT_SERIAL.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+        }))
+    }
+}
