@@ -195,6 +195,12 @@ impl ClientBuilder {
         self
     }
 
+    /// Adds one requested scope.
+    pub fn scope(mut self, scope: impl Into<String>) -> Self {
+        self.scopes.push(scope.into());
+        self
+    }
+
     pub fn audience(mut self, audience: impl Into<String>) -> Self {
         self.audience = Some(audience.into());
         self

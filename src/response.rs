@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 use zeroize::Zeroizing;
 
 use crate::config::MAX_LIFETIME;
+use crate::token::NulText;
 use crate::error::{OAuthError, redact};
 use crate::Error;
 
@@ -24,9 +25,9 @@ pub(crate) enum Lifetime {
 /// A successful token response.
 #[derive(Debug)]
 pub(crate) struct Parsed {
-    pub access_token: Zeroizing<String>,
-    pub token_type: String,
-    pub scope: Option<String>,
+    pub access_token: NulText,
+    pub token_type: NulText,
+    pub scope: Option<NulText>,
     pub lifetime: Lifetime,
     pub extras: Map<String, Value>,
 }
@@ -113,22 +114,28 @@ fn parse_success(
         // It goes into an HTTP header: refuse what would break or inject into it.
         return Err(Error::InvalidResponse("`access_token` contains spaces or control characters".into()));
     }
+    let access_token = NulText::new(&access_token).ok_or_else(|| Error::InvalidResponse("NUL in access_token".into()))?;
 
     let token_type = match fields.remove("token_type") {
-        Some(Value::String(t)) => normalize_token_type(&t),
-        Some(_) => return Err(Error::InvalidResponse("`token_type` is not a string".into())),
+        Some(Value::String(t)) if !t.is_empty() && !t.chars().any(|c| c.is_control() || c == ' ') => {
+            normalize_token_type(&t)
+        }
+        Some(_) => return Err(Error::InvalidResponse("`token_type` is not a single word".into())),
         None => "Bearer".to_string(),
     };
+    let token_type = NulText::new(&token_type).ok_or_else(|| Error::InvalidResponse("NUL in token_type".into()))?;
 
     let lifetime = match fields.remove("expires_in").as_ref().and_then(seconds) {
         Some(secs) => lifetime_from_seconds(secs),
-        None => jwt_lifetime(&access_token).unwrap_or(Lifetime::For(default_lifetime)),
+        None => jwt_lifetime(access_token.as_str()).unwrap_or(Lifetime::For(default_lifetime)),
     };
 
+    // A missing, empty or unprintable scope means "as requested" (RFC 6749 §5.1).
     let scope = match fields.remove("scope") {
-        Some(Value::String(s)) if !s.trim().is_empty() => Some(s),
+        Some(Value::String(s)) if !s.trim().is_empty() && !s.chars().any(char::is_control) => Some(s),
         _ => requested_scope.filter(|s| !s.is_empty()).map(str::to_string),
     };
+    let scope = scope.as_deref().and_then(NulText::new);
 
     Ok(Parsed { access_token, token_type, scope, lifetime, extras: fields })
 }
@@ -250,18 +257,18 @@ mod tests {
 
     #[test]
     fn token_type_any_case_and_missing() {
-        assert_eq!(ok(r#"{"access_token":"a","token_type":"bearer"}"#).unwrap().token_type, "Bearer");
-        assert_eq!(ok(r#"{"access_token":"a","token_type":"BEARER"}"#).unwrap().token_type, "Bearer");
-        assert_eq!(ok(r#"{"access_token":"a"}"#).unwrap().token_type, "Bearer");
-        assert_eq!(ok(r#"{"access_token":"a","token_type":"dpop"}"#).unwrap().token_type, "DPoP");
+        assert_eq!(ok(r#"{"access_token":"a","token_type":"bearer"}"#).unwrap().token_type.as_str(), "Bearer");
+        assert_eq!(ok(r#"{"access_token":"a","token_type":"BEARER"}"#).unwrap().token_type.as_str(), "Bearer");
+        assert_eq!(ok(r#"{"access_token":"a"}"#).unwrap().token_type.as_str(), "Bearer");
+        assert_eq!(ok(r#"{"access_token":"a","token_type":"dpop"}"#).unwrap().token_type.as_str(), "DPoP");
     }
 
     #[test]
     fn scope_returned_else_requested_and_extras_kept() {
         let p = ok(r#"{"access_token":"a","scope":"read write","ext":1}"#).unwrap();
-        assert_eq!(p.scope.as_deref(), Some("read write"));
+        assert_eq!(p.scope.as_ref().map(NulText::as_str), Some("read write"));
         assert_eq!(p.extras.get("ext"), Some(&Value::from(1)));
-        assert_eq!(ok(r#"{"access_token":"a"}"#).unwrap().scope.as_deref(), Some("read"));
+        assert_eq!(ok(r#"{"access_token":"a"}"#).unwrap().scope.as_ref().map(NulText::as_str), Some("read"));
     }
 
     #[test]

@@ -12,10 +12,43 @@ use zeroize::Zeroizing;
 #[derive(Clone)]
 pub struct Token(pub(crate) Arc<TokenInner>);
 
+/// Text stored with a trailing NUL, so the C ABI can lend it out without a copy per call.
+/// Zeroized on drop (it may hold the access token).
+pub(crate) struct NulText(Zeroizing<String>);
+
+/// Redacted: a `NulText` may hold the access token.
+impl fmt::Debug for NulText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl NulText {
+    /// `None` if `s` contains a NUL (it could not be a C string).
+    pub fn new(s: &str) -> Option<NulText> {
+        if s.contains('\0') {
+            return None;
+        }
+        let mut text = Zeroizing::new(String::with_capacity(s.len() + 1));
+        text.push_str(s);
+        text.push('\0');
+        Some(NulText(text))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0[..self.0.len() - 1]
+    }
+
+    /// The text as a NUL-terminated C string, valid as long as `self`.
+    pub fn as_c_str(&self) -> &std::ffi::CStr {
+        std::ffi::CStr::from_bytes_with_nul(self.0.as_bytes()).unwrap_or_default()
+    }
+}
+
 pub(crate) struct TokenInner {
-    pub access_token: Zeroizing<String>,
-    pub token_type: String,
-    pub scope: Option<String>,
+    pub access_token: NulText,
+    pub token_type: NulText,
+    pub scope: Option<NulText>,
     /// Monotonic expiry; `None` only for single-use tokens (`expires_in` ≤ 0), which are already
     /// expired for the cache and are handed to the callers of the one fetch that produced them.
     pub expires_at: Option<Instant>,
@@ -30,13 +63,13 @@ pub(crate) struct TokenInner {
 impl Token {
     /// The access token, to send as `Authorization: <token_type> <access_token>`.
     pub fn access_token(&self) -> &str {
-        &self.0.access_token
+        self.0.access_token.as_str()
     }
 
     /// The token type as the server sent it, with the common `bearer` spellings normalized to
     /// `Bearer` (RFC 6750 §4 makes the type case-insensitive).
     pub fn token_type(&self) -> &str {
-        &self.0.token_type
+        self.0.token_type.as_str()
     }
 
     /// Time left before the token expires (zero once expired or for a single-use token).
@@ -61,7 +94,7 @@ impl Token {
 
     /// The granted scope: the server's `scope`, else the scope that was requested.
     pub fn scope(&self) -> Option<&str> {
-        self.0.scope.as_deref()
+        self.0.scope.as_ref().map(NulText::as_str)
     }
 
     /// Response fields cctoken does not interpret.
@@ -71,7 +104,7 @@ impl Token {
 
     /// The `Authorization` header value: `Bearer <token>` (or the server's token type).
     pub fn authorization_header(&self) -> String {
-        format!("{} {}", self.0.token_type, self.access_token())
+        format!("{} {}", self.token_type(), self.access_token())
     }
 }
 
@@ -79,8 +112,8 @@ impl fmt::Debug for Token {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Token")
             .field("access_token", &"[redacted]")
-            .field("token_type", &self.0.token_type)
-            .field("scope", &self.0.scope)
+            .field("token_type", &self.token_type())
+            .field("scope", &self.scope())
             .field("expires_in", &self.expires_in())
             .finish()
     }
@@ -93,6 +126,7 @@ static NEXT_SERIAL: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64:
 impl Token {
     /// A token from a parsed response whose request was sent at `sent_at`.
     pub(crate) fn issued(parsed: crate::response::Parsed, sent_at: Instant) -> Token {
+        // The parser refuses NULs in access_token and token_type, and drops a scope with one.
         let expires_at = match parsed.lifetime {
             crate::response::Lifetime::For(d) => Some(sent_at + d),
             crate::response::Lifetime::SingleUse => None,

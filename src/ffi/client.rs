@@ -1,0 +1,253 @@
+//! `cct_client`, `cct_token` and `cct_metrics`.
+
+use std::ffi::c_char;
+use std::mem::ManuallyDrop;
+use std::ptr;
+use std::sync::Arc;
+use std::time::{Duration, UNIX_EPOCH};
+
+use super::{boundary, boundary_value, cct_config, cct_error, cct_status, out_arg, ref_arg, str_arg};
+use crate::token::TokenInner;
+use crate::{Client, Secret, Token};
+
+/// A client with its token cache. Thread-safe: share one per configuration and call it from
+/// any thread. Free with `cct_client_free` once no call on it is running (a call in progress
+/// holds its own reference, so the client's memory outlives it).
+pub struct cct_client {
+    client: Client,
+}
+
+/// One access token. Immutable and reference-counted; free with `cct_token_free`. Strings
+/// returned by its accessors are borrowed and valid until then.
+pub struct cct_token {
+    _opaque: [u8; 0],
+}
+
+/// A snapshot of a client's counters (`cct_client_metrics`).
+#[repr(C)]
+#[derive(Debug, Default, Clone, Copy)]
+pub struct cct_metrics {
+    /// Calls answered from the cache without waiting.
+    pub hits: u64,
+    /// Calls that had to fetch or wait for a fetch.
+    pub misses: u64,
+    /// Token requests started (retries not counted).
+    pub fetches: u64,
+    /// Fetches that ended in an error.
+    pub fetch_failures: u64,
+    /// Extra HTTP attempts made by the retry policy.
+    pub retries: u64,
+    /// Calls that waited for a fetch another caller had started.
+    pub coalesced_waiters: u64,
+    /// Calls answered with the still-valid token while a refresh had failed.
+    pub stale_served: u64,
+    /// Duration of the last completed fetch, in microseconds.
+    pub last_fetch_latency_us: u64,
+}
+
+/// A clone of the client for the duration of one call, so a concurrent `cct_client_free`
+/// cannot free what this call uses.
+unsafe fn client_arg(c: *const cct_client) -> Result<Client, super::Failure> {
+    // SAFETY: NULL or a live client (conventions block).
+    Ok(unsafe { ref_arg(c, "client") }?.client.clone())
+}
+
+fn token_ptr(t: Token) -> *mut cct_token {
+    Arc::into_raw(t.0) as *mut cct_token
+}
+
+/// Borrows the token behind a `cct_token *` without touching its reference count.
+unsafe fn token_ref<'a>(t: *const cct_token) -> Option<&'a TokenInner> {
+    // SAFETY: NULL or a pointer from `token_ptr`, alive until cct_token_free (conventions).
+    unsafe { (t as *const TokenInner).as_ref() }
+}
+
+/// Builds a client from `cfg` (which is copied and may be freed afterwards). No network I/O.
+/// `*out` receives the client on success; on failure `*err` names the bad option.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cct_client_new(
+    cfg: *const cct_config,
+    out: *mut *mut cct_client,
+    err: *mut *mut cct_error,
+) -> cct_status {
+    boundary(err, || {
+        // SAFETY: NULL or a live config (conventions block).
+        let cfg = unsafe { ref_arg(cfg, "cfg") }?;
+        out_arg(out, "out")?;
+        let client = cfg.builder.clone().build()?;
+        // SAFETY: checked non-NULL above.
+        unsafe { *out = Box::into_raw(Box::new(cct_client { client })) };
+        Ok(())
+    })
+}
+
+/// Frees a client. NULL is a no-op. Calls already running on other threads finish safely.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cct_client_free(client: *mut cct_client) {
+    boundary_value((), || {
+        if !client.is_null() {
+            // SAFETY: from Box::into_raw in cct_client_new, freed once (conventions block).
+            drop(unsafe { Box::from_raw(client) });
+        }
+    })
+}
+
+/// A valid access token: from the cache, or fetched (at most one request per client is in
+/// flight; concurrent callers wait for it). Blocks for at most the configured call timeout.
+/// `*out` receives a token to free with `cct_token_free`. Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cct_client_get_token(
+    client: *const cct_client,
+    out: *mut *mut cct_token,
+    err: *mut *mut cct_error,
+) -> cct_status {
+    boundary(err, || {
+        // SAFETY: see client_arg.
+        let c = unsafe { client_arg(client) }?;
+        out_arg(out, "out")?;
+        let token = c.token()?;
+        // SAFETY: checked non-NULL above.
+        unsafe { *out = token_ptr(token) };
+        Ok(())
+    })
+}
+
+/// Like `cct_client_get_token`, waiting at most `timeout_ms` milliseconds. Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cct_client_get_token_timeout(
+    client: *const cct_client,
+    timeout_ms: u64,
+    out: *mut *mut cct_token,
+    err: *mut *mut cct_error,
+) -> cct_status {
+    boundary(err, || {
+        // SAFETY: see client_arg.
+        let c = unsafe { client_arg(client) }?;
+        out_arg(out, "out")?;
+        let token = c.token_timeout(Duration::from_millis(timeout_ms))?;
+        // SAFETY: checked non-NULL above.
+        unsafe { *out = token_ptr(token) };
+        Ok(())
+    })
+}
+
+/// Drops `token` from the cache if it is still the current one (call after a resource server
+/// answered 401 to it). `token` stays valid to read until freed. Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cct_client_invalidate(
+    client: *const cct_client,
+    token: *const cct_token,
+    err: *mut *mut cct_error,
+) -> cct_status {
+    boundary(err, || {
+        // SAFETY: see client_arg.
+        let c = unsafe { client_arg(client) }?;
+        if token.is_null() {
+            return Err(super::Failure::null("token"));
+        }
+        // SAFETY: a live token; ManuallyDrop leaves its reference count as it was.
+        let t = ManuallyDrop::new(Token(unsafe { Arc::from_raw(token as *const TokenInner) }));
+        c.invalidate(&t);
+        Ok(())
+    })
+}
+
+/// Replaces the client secret of a live client (copied; used from the next fetch on; the
+/// cached token stays). Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cct_client_set_client_secret(
+    client: *const cct_client,
+    secret: *const c_char,
+    err: *mut *mut cct_error,
+) -> cct_status {
+    boundary(err, || {
+        // SAFETY: see client_arg / str_arg.
+        let c = unsafe { client_arg(client) }?;
+        let s = unsafe { str_arg(secret, "secret") }?;
+        c.set_client_secret(Secret::new(s))?;
+        Ok(())
+    })
+}
+
+/// Copies the client's counters into `*out`. Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cct_client_metrics(
+    client: *const cct_client,
+    out: *mut cct_metrics,
+    err: *mut *mut cct_error,
+) -> cct_status {
+    boundary(err, || {
+        // SAFETY: see client_arg.
+        let c = unsafe { client_arg(client) }?;
+        out_arg(out, "out")?;
+        let m = c.metrics();
+        let snapshot = cct_metrics {
+            hits: m.hits,
+            misses: m.misses,
+            fetches: m.fetches,
+            fetch_failures: m.fetch_failures,
+            retries: m.retries,
+            coalesced_waiters: m.coalesced_waiters,
+            stale_served: m.stale_served,
+            last_fetch_latency_us: m.last_fetch_latency.as_micros().min(u64::MAX as u128) as u64,
+        };
+        // SAFETY: checked non-NULL above.
+        unsafe { *out = snapshot };
+        Ok(())
+    })
+}
+
+/// Frees a token. NULL is a no-op.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cct_token_free(token: *mut cct_token) {
+    boundary_value((), || {
+        if !token.is_null() {
+            // SAFETY: from Arc::into_raw in token_ptr, freed once (conventions block).
+            drop(unsafe { Arc::from_raw(token as *const TokenInner) });
+        }
+    })
+}
+
+/// The access token (NUL-terminated). Borrowed until `cct_token_free`. NULL if `token` is NULL.
+/// Never log it.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cct_token_access_token(token: *const cct_token) -> *const c_char {
+    // SAFETY (all token accessors): see token_ref.
+    boundary_value(ptr::null(), || unsafe { token_ref(token) }.map_or(ptr::null(), |t| t.access_token.as_c_str().as_ptr()))
+}
+
+/// The token type, e.g. "Bearer". Borrowed until `cct_token_free`. NULL if `token` is NULL.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cct_token_token_type(token: *const cct_token) -> *const c_char {
+    boundary_value(ptr::null(), || unsafe { token_ref(token) }.map_or(ptr::null(), |t| t.token_type.as_c_str().as_ptr()))
+}
+
+/// The granted scope (space-separated), or NULL when neither the server nor the configuration
+/// named one. Borrowed until `cct_token_free`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cct_token_scope(token: *const cct_token) -> *const c_char {
+    boundary_value(ptr::null(), || {
+        unsafe { token_ref(token) }.and_then(|t| t.scope.as_ref()).map_or(ptr::null(), |s| s.as_c_str().as_ptr())
+    })
+}
+
+/// Milliseconds until the token expires (0 once expired, for a single-use token, or NULL).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cct_token_expires_in_ms(token: *const cct_token) -> u64 {
+    boundary_value(0, || {
+        unsafe { token_ref(token) }
+            .and_then(|t| t.expires_at)
+            .map_or(0, |at| at.saturating_duration_since(std::time::Instant::now()).as_millis() as u64)
+    })
+}
+
+/// Expiry as Unix time in seconds, or 0 for a single-use token (or NULL).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cct_token_expires_at_unix(token: *const cct_token) -> i64 {
+    boundary_value(0, || {
+        unsafe { token_ref(token) }
+            .and_then(|t| t.expires_at_wall)
+            .and_then(|at| at.duration_since(UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_secs() as i64)
+    })
+}

@@ -1,0 +1,256 @@
+//! `cct_config`: the client configuration, filled in with setters and read by `cct_client_new`.
+
+use std::ffi::c_char;
+use std::time::Duration;
+
+use super::{Failure, boundary, cct_error, cct_status, mut_arg, out_arg, str_arg};
+use crate::{AuthMethod, ClientBuilder, RefreshPolicy, RetryPolicy, Secret};
+
+/// How the client authenticates (`cct_config_set_auth_method`).
+pub type cct_auth_method = u32;
+/// HTTP Basic, id and secret form-encoded first (RFC 6749 §2.3.1). The default.
+pub const CCT_AUTH_CLIENT_SECRET_BASIC: cct_auth_method = 0;
+/// HTTP Basic, id and secret sent as they are.
+pub const CCT_AUTH_CLIENT_SECRET_BASIC_RAW: cct_auth_method = 1;
+/// `client_id` and `client_secret` in the form body.
+pub const CCT_AUTH_CLIENT_SECRET_POST: cct_auth_method = 2;
+/// `client_id` only (public client).
+pub const CCT_AUTH_NONE: cct_auth_method = 3;
+
+/// A client configuration. Single-owner and not thread-safe: fill it in from one thread.
+/// `cct_client_new` copies it, so it may be reused for several clients or freed right after.
+/// Free with `cct_config_free`. Every value is copied by the setter that receives it; every
+/// option is validated by `cct_client_new`, whose error names the option at fault.
+pub struct cct_config {
+    pub(crate) builder: ClientBuilder,
+}
+
+/// Runs a builder update on `cfg` behind the panic boundary.
+fn update(
+    cfg: *mut cct_config,
+    err: *mut *mut cct_error,
+    f: impl FnOnce(ClientBuilder) -> Result<ClientBuilder, Failure>,
+) -> cct_status {
+    boundary(err, || {
+        // SAFETY: NULL or a live, single-owner config (conventions block).
+        let cfg = unsafe { mut_arg(cfg, "cfg") }?;
+        cfg.builder = f(std::mem::take(&mut cfg.builder))?;
+        Ok(())
+    })
+}
+
+/// Sets a string option: checks the argument, then applies `set`.
+fn update_str(
+    cfg: *mut cct_config,
+    value: *const c_char,
+    name: &str,
+    err: *mut *mut cct_error,
+    set: impl FnOnce(ClientBuilder, &str) -> ClientBuilder,
+) -> cct_status {
+    update(cfg, err, |b| {
+        // SAFETY: NULL or a NUL-terminated string (conventions block).
+        let v = unsafe { str_arg(value, name) }?;
+        Ok(set(b, v))
+    })
+}
+
+fn millis(ms: u64) -> Duration {
+    Duration::from_millis(ms)
+}
+
+/// Creates an empty configuration with the defaults. `*out` receives it on success.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cct_config_new(out: *mut *mut cct_config, err: *mut *mut cct_error) -> cct_status {
+    boundary(err, || {
+        out_arg(out, "out")?;
+        let cfg = Box::new(cct_config { builder: ClientBuilder::default() });
+        // SAFETY: checked non-NULL above.
+        unsafe { *out = Box::into_raw(cfg) };
+        Ok(())
+    })
+}
+
+/// Frees a configuration. NULL is a no-op.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cct_config_free(cfg: *mut cct_config) {
+    super::boundary_value((), || {
+        if !cfg.is_null() {
+            // SAFETY: from Box::into_raw in cct_config_new, freed once (conventions block).
+            drop(unsafe { Box::from_raw(cfg) });
+        }
+    })
+}
+
+/// Token endpoint URL (required). HTTPS, or http:// on a loopback host.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cct_config_set_token_url(cfg: *mut cct_config, url: *const c_char, err: *mut *mut cct_error) -> cct_status {
+    update_str(cfg, url, "url", err, |b, v| b.token_url(v))
+}
+
+/// Client identifier (required).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cct_config_set_client_id(cfg: *mut cct_config, client_id: *const c_char, err: *mut *mut cct_error) -> cct_status {
+    update_str(cfg, client_id, "client_id", err, |b, v| b.client_id(v))
+}
+
+/// Client secret. Copied into memory that is zeroed when freed; the caller may wipe its copy.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cct_config_set_client_secret(cfg: *mut cct_config, secret: *const c_char, err: *mut *mut cct_error) -> cct_status {
+    update_str(cfg, secret, "secret", err, |b, v| b.client_secret(Secret::new(v)))
+}
+
+/// Reads the client secret from `path` (one trailing newline removed); with `reread`, again
+/// before every token request, so a rotated file is picked up.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cct_config_set_client_secret_file(
+    cfg: *mut cct_config,
+    path: *const c_char,
+    reread: bool,
+    err: *mut *mut cct_error,
+) -> cct_status {
+    update_str(cfg, path, "path", err, |b, v| b.client_secret_file(v, reread))
+}
+
+/// One of the `CCT_AUTH_*` values; anything else gives `CCT_STATUS_INVALID_ARGUMENT`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cct_config_set_auth_method(cfg: *mut cct_config, method: cct_auth_method, err: *mut *mut cct_error) -> cct_status {
+    update(cfg, err, |b| {
+        let m = match method {
+            CCT_AUTH_CLIENT_SECRET_BASIC => AuthMethod::ClientSecretBasic,
+            CCT_AUTH_CLIENT_SECRET_BASIC_RAW => AuthMethod::ClientSecretBasicRaw,
+            CCT_AUTH_CLIENT_SECRET_POST => AuthMethod::ClientSecretPost,
+            CCT_AUTH_NONE => AuthMethod::None,
+            other => return Err(Failure::invalid("method", format!("unknown auth method {other}"))),
+        };
+        Ok(b.auth_method(m))
+    })
+}
+
+/// Adds one requested scope (repeatable; sent space-joined).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cct_config_add_scope(cfg: *mut cct_config, scope: *const c_char, err: *mut *mut cct_error) -> cct_status {
+    update_str(cfg, scope, "scope", err, |b, v| b.scope(v))
+}
+
+/// The `audience` parameter.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cct_config_set_audience(cfg: *mut cct_config, audience: *const c_char, err: *mut *mut cct_error) -> cct_status {
+    update_str(cfg, audience, "audience", err, |b, v| b.audience(v))
+}
+
+/// Adds an RFC 8707 `resource` indicator (repeatable; an absolute URI).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cct_config_add_resource(cfg: *mut cct_config, resource: *const c_char, err: *mut *mut cct_error) -> cct_status {
+    update_str(cfg, resource, "resource", err, |b, v| b.resource(v))
+}
+
+/// Adds an extra form parameter (repeatable). `grant_type`, `client_id`, `client_secret`,
+/// `scope` and the assertion parameters are refused by `cct_client_new`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cct_config_add_extra_param(
+    cfg: *mut cct_config,
+    name: *const c_char,
+    value: *const c_char,
+    err: *mut *mut cct_error,
+) -> cct_status {
+    update(cfg, err, |b| {
+        // SAFETY: NULL or NUL-terminated strings (conventions block).
+        let (n, v) = unsafe { (str_arg(name, "name")?, str_arg(value, "value")?) };
+        Ok(b.extra_param(n, v))
+    })
+}
+
+/// DNS + TCP + TLS connect limit. Default 5000 ms.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cct_config_set_connect_timeout_ms(cfg: *mut cct_config, ms: u64, err: *mut *mut cct_error) -> cct_status {
+    update(cfg, err, |b| Ok(b.connect_timeout(millis(ms))))
+}
+
+/// Limit for one HTTP exchange. Default 10000 ms.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cct_config_set_request_timeout_ms(cfg: *mut cct_config, ms: u64, err: *mut *mut cct_error) -> cct_status {
+    update(cfg, err, |b| Ok(b.request_timeout(millis(ms))))
+}
+
+/// Limit for one `cct_client_get_token` call, retries and waiting included. Default 30000 ms.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cct_config_set_call_timeout_ms(cfg: *mut cct_config, ms: u64, err: *mut *mut cct_error) -> cct_status {
+    update(cfg, err, |b| Ok(b.call_timeout(millis(ms))))
+}
+
+/// Lifetime assumed when the response has no `expires_in` (and no JWT `exp`). Default 300000 ms.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cct_config_set_default_lifetime_ms(cfg: *mut cct_config, ms: u64, err: *mut *mut cct_error) -> cct_status {
+    update(cfg, err, |b| Ok(b.default_lifetime(millis(ms))))
+}
+
+/// Refresh-ahead window: the last max(`ratio` × lifetime, `min_window_ms`) of a token's life,
+/// capped at half of it; `jitter` (0–1) spreads the start over that fraction of the window.
+/// Defaults 0.1, 60000, 0.25.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cct_config_set_refresh_policy(
+    cfg: *mut cct_config,
+    ratio: f64,
+    min_window_ms: u64,
+    jitter: f64,
+    err: *mut *mut cct_error,
+) -> cct_status {
+    update(cfg, err, |b| Ok(b.refresh_policy(RefreshPolicy { ratio, min_window: millis(min_window_ms), jitter })))
+}
+
+/// Retries of transient failures: at most `max_attempts` requests, full-jitter exponential
+/// backoff from `base_delay_ms` up to `max_delay_ms`. Defaults 3, 200, 5000.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cct_config_set_retry_policy(
+    cfg: *mut cct_config,
+    max_attempts: u32,
+    base_delay_ms: u64,
+    max_delay_ms: u64,
+    err: *mut *mut cct_error,
+) -> cct_status {
+    update(cfg, err, |b| {
+        Ok(b.retry_policy(RetryPolicy { max_attempts, base_delay: millis(base_delay_ms), max_delay: millis(max_delay_ms) }))
+    })
+}
+
+/// How long a credential failure is repeated without asking the server. Default 5000 ms; 0 disables.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cct_config_set_failure_cooldown_ms(cfg: *mut cct_config, ms: u64, err: *mut *mut cct_error) -> cct_status {
+    update(cfg, err, |b| Ok(b.failure_cooldown(millis(ms))))
+}
+
+/// Trusts the PEM certificates in `pem[0..len]` in addition to the Mozilla roots (repeatable).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cct_config_add_root_ca_pem(
+    cfg: *mut cct_config,
+    pem: *const u8,
+    len: usize,
+    err: *mut *mut cct_error,
+) -> cct_status {
+    update(cfg, err, |b| {
+        if pem.is_null() {
+            return Err(Failure::Argument { status: super::CCT_STATUS_NULL_ARGUMENT, message: "argument `pem` is NULL".into() });
+        }
+        // SAFETY: non-NULL, and the caller promises `len` readable bytes.
+        let bytes = unsafe { std::slice::from_raw_parts(pem, len) };
+        Ok(b.root_ca_pem(bytes.to_vec()))
+    })
+}
+
+/// The User-Agent header. Default "cctoken/<version>".
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cct_config_set_user_agent(cfg: *mut cct_config, user_agent: *const c_char, err: *mut *mut cct_error) -> cct_status {
+    update_str(cfg, user_agent, "user_agent", err, |b, v| b.user_agent(v))
+}
+
+/// Allows http:// token URLs on non-loopback hosts (test networks only). Default false.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cct_config_set_allow_insecure_http(cfg: *mut cct_config, allow: bool, err: *mut *mut cct_error) -> cct_status {
+    update(cfg, err, |b| Ok(b.allow_insecure_http(allow)))
+}
+
+/// Starts a thread per client that refreshes ahead of expiry even when nobody calls. Default false.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cct_config_set_background_refresh(cfg: *mut cct_config, enable: bool, err: *mut *mut cct_error) -> cct_status {
+    update(cfg, err, |b| Ok(b.background_refresh(enable)))
+}
