@@ -46,8 +46,17 @@ impl Client {
             cfg.failure_cooldown,
             cfg.call_timeout,
         ));
-        let stop = if cfg.background_refresh { Some(spawn_refresher(&cache)?) } else { None };
-        Ok(Client(Arc::new(Inner { cfg, fetcher, cache, _stop_refresher: stop })))
+        let stop = if cfg.background_refresh {
+            Some(spawn_refresher(&cache)?)
+        } else {
+            None
+        };
+        Ok(Client(Arc::new(Inner {
+            cfg,
+            fetcher,
+            cache,
+            _stop_refresher: stop,
+        })))
     }
 
     /// A valid access token: cached, refreshed ahead of expiry, fetched when needed.
@@ -121,10 +130,14 @@ fn spawn_refresher(cache: &Arc<Cache>) -> Result<mpsc::Sender<()>, Error> {
                     let Some(cache) = cache.upgrade() else { return };
                     cache.refresh_if_due();
                     // Nothing cached yet: look again shortly (the first token comes from a caller).
-                    cache.next_refresh().map_or(Duration::from_secs(1), |t| t.saturating_duration_since(Instant::now()))
+                    cache.next_refresh().map_or(Duration::from_secs(1), |t| {
+                        t.saturating_duration_since(Instant::now())
+                    })
                 };
                 // At least 50 ms so a paused (failing) refresh does not spin.
-                match stopped.recv_timeout(wait.clamp(Duration::from_millis(50), Duration::from_secs(60))) {
+                match stopped
+                    .recv_timeout(wait.clamp(Duration::from_millis(50), Duration::from_secs(60)))
+                {
                     Err(mpsc::RecvTimeoutError::Timeout) => continue,
                     _ => return,
                 }

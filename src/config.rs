@@ -50,7 +50,12 @@ impl FromStr for AuthMethod {
             "client_secret_basic_raw" => AuthMethod::ClientSecretBasicRaw,
             "client_secret_post" => AuthMethod::ClientSecretPost,
             "none" => AuthMethod::None,
-            other => return Err(Error::config("auth_method", format!("unknown method `{other}`"))),
+            other => {
+                return Err(Error::config(
+                    "auth_method",
+                    format!("unknown method `{other}`"),
+                ));
+            }
         })
     }
 }
@@ -69,7 +74,11 @@ pub struct RefreshPolicy {
 
 impl Default for RefreshPolicy {
     fn default() -> Self {
-        RefreshPolicy { ratio: 0.10, min_window: Duration::from_secs(60), jitter: 0.25 }
+        RefreshPolicy {
+            ratio: 0.10,
+            min_window: Duration::from_secs(60),
+            jitter: 0.25,
+        }
     }
 }
 
@@ -93,8 +102,14 @@ impl Default for RetryPolicy {
 }
 
 /// Extra form parameters may not replace what the client itself controls.
-const RESERVED_PARAMS: [&str; 6] =
-    ["grant_type", "client_id", "client_secret", "scope", "client_assertion", "client_assertion_type"];
+const RESERVED_PARAMS: [&str; 6] = [
+    "grant_type",
+    "client_id",
+    "client_secret",
+    "scope",
+    "client_assertion",
+    "client_assertion_type",
+];
 
 /// Longest lifetime we believe; larger `expires_in` values are clamped (and keep `Instant`
 /// arithmetic far from overflow).
@@ -294,10 +309,15 @@ impl ClientBuilder {
     fn validate(self) -> Result<Config, Error> {
         let token_url = validate_url(self.token_url.as_deref(), self.allow_insecure_http)?;
 
-        let client_id = self.client_id.ok_or_else(|| Error::config("client_id", "missing"))?;
+        let client_id = self
+            .client_id
+            .ok_or_else(|| Error::config("client_id", "missing"))?;
         check_text("client_id", &client_id)?;
         if self.auth_method == AuthMethod::ClientSecretBasicRaw && client_id.contains(':') {
-            return Err(Error::config("client_id", "contains `:`, which raw Basic cannot carry"));
+            return Err(Error::config(
+                "client_id",
+                "contains `:`, which raw Basic cannot carry",
+            ));
         }
 
         let secret = match (self.secret, self.secret_file) {
@@ -316,7 +336,10 @@ impl ClientBuilder {
                 ));
             }
             (Some(_), false) => {
-                return Err(Error::config("client_secret", "given, but auth_method is none"));
+                return Err(Error::config(
+                    "client_secret",
+                    "given, but auth_method is none",
+                ));
             }
             _ => {}
         }
@@ -328,8 +351,15 @@ impl ClientBuilder {
 
         for s in &self.scopes {
             // RFC 6749 §3.3 scope-token: printable ASCII except space, `"` and `\`.
-            if s.is_empty() || !s.bytes().all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b)) {
-                return Err(Error::config("scopes", format!("invalid scope token {s:?}")));
+            if s.is_empty()
+                || !s
+                    .bytes()
+                    .all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b))
+            {
+                return Err(Error::config(
+                    "scopes",
+                    format!("invalid scope token {s:?}"),
+                ));
             }
         }
         if let Some(a) = &self.audience {
@@ -339,7 +369,12 @@ impl ClientBuilder {
             // RFC 8707 §2: an absolute URI without a fragment.
             match url::Url::parse(r) {
                 Ok(u) if u.fragment().is_none() => {}
-                _ => return Err(Error::config("resource", format!("{r:?} is not an absolute URI without fragment"))),
+                _ => {
+                    return Err(Error::config(
+                        "resource",
+                        format!("{r:?} is not an absolute URI without fragment"),
+                    ));
+                }
             }
         }
         for (k, v) in &self.extra_params {
@@ -347,7 +382,10 @@ impl ClientBuilder {
                 return Err(Error::config("extra_params", "empty parameter name"));
             }
             if RESERVED_PARAMS.contains(&k.as_str()) {
-                return Err(Error::config("extra_params", format!("`{k}` is set by the client itself")));
+                return Err(Error::config(
+                    "extra_params",
+                    format!("`{k}` is set by the client itself"),
+                ));
             }
             check_text("extra_params", v)?;
         }
@@ -364,16 +402,28 @@ impl ClientBuilder {
         }
         let r = self.refresh;
         if !(r.ratio > 0.0 && r.ratio < 1.0) {
-            return Err(Error::config("refresh_policy", "ratio must be between 0 and 1"));
+            return Err(Error::config(
+                "refresh_policy",
+                "ratio must be between 0 and 1",
+            ));
         }
         if !(0.0..=1.0).contains(&r.jitter) {
-            return Err(Error::config("refresh_policy", "jitter must be between 0 and 1"));
+            return Err(Error::config(
+                "refresh_policy",
+                "jitter must be between 0 and 1",
+            ));
         }
         if self.retry.max_attempts == 0 {
-            return Err(Error::config("retry_policy", "max_attempts must be at least 1"));
+            return Err(Error::config(
+                "retry_policy",
+                "max_attempts must be at least 1",
+            ));
         }
         if self.retry.max_delay < self.retry.base_delay {
-            return Err(Error::config("retry_policy", "max_delay is shorter than base_delay"));
+            return Err(Error::config(
+                "retry_policy",
+                "max_delay is shorter than base_delay",
+            ));
         }
 
         let mut root_certs = Vec::new();
@@ -383,7 +433,9 @@ impl ClientBuilder {
                 match item {
                     Ok(ureq::tls::PemItem::Certificate(c)) => root_certs.push(c),
                     Ok(_) => {}
-                    Err(e) => return Err(Error::config("root_ca_pem", format!("not valid PEM: {e}"))),
+                    Err(e) => {
+                        return Err(Error::config("root_ca_pem", format!("not valid PEM: {e}")));
+                    }
                 }
             }
             if root_certs.len() == before {
@@ -433,7 +485,8 @@ fn check_text(field: &'static str, value: &str) -> Result<(), Error> {
 
 fn validate_url(url: Option<&str>, allow_insecure_http: bool) -> Result<url::Url, Error> {
     let raw = url.ok_or_else(|| Error::config("token_url", "missing"))?;
-    let url = url::Url::parse(raw).map_err(|e| Error::config("token_url", format!("not a URL: {e}")))?;
+    let url =
+        url::Url::parse(raw).map_err(|e| Error::config("token_url", format!("not a URL: {e}")))?;
     if !url.username().is_empty() || url.password().is_some() {
         return Err(Error::config("token_url", "must not carry credentials"));
     }
@@ -447,7 +500,10 @@ fn validate_url(url: Option<&str>, allow_insecure_http: bool) -> Result<url::Url
             "token_url",
             "plain http:// is only allowed on loopback hosts (use https, or allow_insecure_http for a test network)",
         )),
-        other => Err(Error::config("token_url", format!("unsupported scheme `{other}`"))),
+        other => Err(Error::config(
+            "token_url",
+            format!("unsupported scheme `{other}`"),
+        )),
     }
 }
 

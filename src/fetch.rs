@@ -9,12 +9,12 @@ use parking_lot::RwLock;
 use rand::Rng as _;
 use zeroize::Zeroizing;
 
+use crate::Error;
 use crate::config::{AuthMethod, Config};
 use crate::error::TransportKind;
 use crate::metrics::Counters;
 use crate::response::{self, Answer, Parsed};
 use crate::secret::{Secret, SecretSource};
-use crate::Error;
 
 /// Token responses larger than this are refused (RFC 6749 sets no limit; 1 MiB is what
 /// golang.org/x/oauth2 allows too).
@@ -57,12 +57,20 @@ impl Fetcher {
             .into();
         let scope = (!cfg.scopes.is_empty()).then(|| cfg.scopes.join(" "));
         let secret = RwLock::new(cfg.secret.clone());
-        Ok(Fetcher { cfg, agent, secret, scope })
+        Ok(Fetcher {
+            cfg,
+            agent,
+            secret,
+            scope,
+        })
     }
 
     pub fn set_secret(&self, secret: Secret) -> Result<(), Error> {
         if self.cfg.auth_method == AuthMethod::None {
-            return Err(Error::config("client_secret", "auth_method none takes no secret"));
+            return Err(Error::config(
+                "client_secret",
+                "auth_method none takes no secret",
+            ));
         }
         if secret.expose().is_empty() {
             return Err(Error::config("client_secret", "empty"));
@@ -84,7 +92,10 @@ impl Fetcher {
                 return Err(err);
             }
             // Full jitter (AWS architecture blog): uniform in [0, min(cap, base·2^n)].
-            let ceiling = retry.base_delay.saturating_mul(1 << (attempt - 1).min(20)).min(retry.max_delay);
+            let ceiling = retry
+                .base_delay
+                .saturating_mul(1 << (attempt - 1).min(20))
+                .min(retry.max_delay);
             let jitter = rand::rng().random_range(Duration::ZERO..=ceiling);
             let delay = err.retry_after().map_or(jitter, |ra| ra.max(jitter));
             if Instant::now() + delay >= deadline {
@@ -97,7 +108,12 @@ impl Fetcher {
     }
 
     fn attempt(&self, deadline: Instant) -> Result<Fetched, Error> {
-        let secret = self.secret.read().as_ref().map(SecretSource::current).transpose()?;
+        let secret = self
+            .secret
+            .read()
+            .as_ref()
+            .map(SecretSource::current)
+            .transpose()?;
         let cfg = &*self.cfg;
 
         let mut body = Zeroizing::new(String::new());
@@ -118,7 +134,10 @@ impl Fetcher {
         let secret_text = secret.as_ref().map_or("", Secret::expose);
         let basic = |id: &str, secret: &str| {
             let pair = Zeroizing::new(format!("{id}:{secret}"));
-            Zeroizing::new(format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(pair.as_bytes())))
+            Zeroizing::new(format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(pair.as_bytes())
+            ))
         };
         let authorization = match cfg.auth_method {
             AuthMethod::ClientSecretBasic => {
@@ -141,7 +160,9 @@ impl Fetcher {
 
         let remaining = deadline.saturating_duration_since(Instant::now());
         if remaining.is_zero() {
-            return Err(Error::timeout("call deadline passed before the request was sent"));
+            return Err(Error::timeout(
+                "call deadline passed before the request was sent",
+            ));
         }
         let mut request = self
             .agent
@@ -151,12 +172,21 @@ impl Fetcher {
         if let Some(auth) = &authorization {
             request = request.header("Authorization", auth.as_str());
         }
-        let request = request.config().timeout_global(Some(remaining.min(cfg.request_timeout))).build();
+        let request = request
+            .config()
+            .timeout_global(Some(remaining.min(cfg.request_timeout)))
+            .build();
 
         let sent_at = Instant::now();
         let mut response = request.send(body.as_bytes()).map_err(transport_error)?;
         let status = response.status().as_u16();
-        let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
         let content_type = header("content-type");
         let retry_after = header("retry-after");
         if (300..400).contains(&status) {
@@ -166,10 +196,17 @@ impl Fetcher {
                 body_snippet: "redirect refused: token requests are never redirected".into(),
             });
         }
-        let body = response.body_mut().with_config().limit(MAX_BODY).read_to_vec().map_err(|e| match e {
-            ureq::Error::BodyExceedsLimit(_) => Error::InvalidResponse("response body is larger than 1 MiB".into()),
-            other => transport_error(other),
-        })?;
+        let body = response
+            .body_mut()
+            .with_config()
+            .limit(MAX_BODY)
+            .read_to_vec()
+            .map_err(|e| match e {
+                ureq::Error::BodyExceedsLimit(_) => {
+                    Error::InvalidResponse("response body is larger than 1 MiB".into())
+                }
+                other => transport_error(other),
+            })?;
         let body = Zeroizing::new(body);
 
         let encoded_secret = form_encode(secret_text);
@@ -183,7 +220,12 @@ impl Fetcher {
             retry_after: retry_after.as_deref(),
             body: &body,
         };
-        let parsed = response::parse(&answer, self.scope.as_deref(), cfg.default_lifetime, &redactions)?;
+        let parsed = response::parse(
+            &answer,
+            self.scope.as_deref(),
+            cfg.default_lifetime,
+            &redactions,
+        )?;
         Ok(Fetched { parsed, sent_at })
     }
 }
@@ -200,16 +242,21 @@ fn transport_error(e: ureq::Error) -> Error {
         ureq::Error::Timeout(_) => TransportKind::Timeout,
         ureq::Error::HostNotFound | ureq::Error::ConnectionFailed => TransportKind::Connect,
         ureq::Error::Io(io) => match io.kind() {
-            K::ConnectionRefused | K::AddrNotAvailable | K::HostUnreachable | K::NetworkUnreachable => {
-                TransportKind::Connect
-            }
+            K::ConnectionRefused
+            | K::AddrNotAvailable
+            | K::HostUnreachable
+            | K::NetworkUnreachable => TransportKind::Connect,
             K::TimedOut | K::WouldBlock => TransportKind::Timeout,
             _ => TransportKind::Io,
         },
-        ureq::Error::Tls(_) | ureq::Error::Rustls(_) | ureq::Error::Pem(_) | ureq::Error::TlsRequired => {
-            TransportKind::Tls
-        }
+        ureq::Error::Tls(_)
+        | ureq::Error::Rustls(_)
+        | ureq::Error::Pem(_)
+        | ureq::Error::TlsRequired => TransportKind::Tls,
         _ => TransportKind::Io,
     };
-    Error::Transport { kind, message: e.to_string() }
+    Error::Transport {
+        kind,
+        message: e.to_string(),
+    }
 }

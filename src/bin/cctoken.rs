@@ -1,1 +1,129 @@
-fn main(){}
+//! `cctoken token ...`: fetch one access token for shell scripts, cron jobs and CI pipelines.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use cctoken::{AuthMethod, Client, Secret};
+
+const USAGE: &str = "\
+usage: cctoken token --token-url URL --client-id ID
+                     (--client-secret-file PATH | --client-secret-env VAR | --auth-method none)
+                     [--scope S]... [--audience A] [--resource URI]... [--param NAME=VALUE]...
+                     [--auth-method client_secret_basic|client_secret_basic_raw|client_secret_post|none]
+                     [--timeout-ms N] [--format token|json|header]
+
+Prints an OAuth 2.0 client-credentials access token (RFC 6749 §4.4).
+  --format token   the access token alone (default)
+  --format json    {\"access_token\",\"token_type\",\"expires_in\",\"scope\"}
+  --format header  Authorization: <type> <token>
+The secret is never taken on the command line (it would show in `ps`).
+Exit status: 0 success, 1 the token could not be obtained, 2 usage error.
+
+example:
+  curl -H \"$(cctoken token --token-url https://as.example.com/token --client-id svc \\
+      --client-secret-file /run/secrets/svc --scope read --format header)\" https://api.example.com/
+";
+
+enum Format {
+    Token,
+    Json,
+    Header,
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("token") => {}
+        Some("-h" | "--help" | "help") => {
+            print!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Some("--version" | "-V") => {
+            println!("cctoken {}", cctoken::VERSION);
+            return ExitCode::SUCCESS;
+        }
+        _ => return usage_error("expected the `token` subcommand"),
+    }
+    let (builder, format, timeout) = match parse(&args[1..]) {
+        Ok(parsed) => parsed,
+        Err(msg) => return usage_error(&msg),
+    };
+    let result = builder
+        .build()
+        .and_then(|client| client.token_timeout(timeout));
+    match result {
+        Ok(token) => {
+            match format {
+                Format::Token => println!("{}", token.access_token()),
+                Format::Header => println!("Authorization: {}", token.authorization_header()),
+                Format::Json => println!(
+                    "{}",
+                    serde_json::json!({
+                        "access_token": token.access_token(),
+                        "token_type": token.token_type(),
+                        "expires_in": token.expires_in().as_secs(),
+                        "scope": token.scope(),
+                    })
+                ),
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("cctoken: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn usage_error(msg: &str) -> ExitCode {
+    eprintln!("cctoken: {msg}\n\n{USAGE}");
+    ExitCode::from(2)
+}
+
+fn parse(args: &[String]) -> Result<(cctoken::ClientBuilder, Format, Duration), String> {
+    let mut b = Client::builder();
+    let mut format = Format::Token;
+    let mut timeout = Duration::from_secs(30);
+    let mut it = args.iter();
+    while let Some(flag) = it.next() {
+        if flag == "-h" || flag == "--help" {
+            return Err("help requested".into());
+        }
+        let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
+        b = match flag.as_str() {
+            "--token-url" => b.token_url(value),
+            "--client-id" => b.client_id(value),
+            "--client-secret-file" => b.client_secret_file(value, false),
+            "--client-secret-env" => {
+                b.client_secret(Secret::from_env(value).map_err(|e| e.to_string())?)
+            }
+            "--auth-method" => {
+                b.auth_method(value.parse::<AuthMethod>().map_err(|e| e.to_string())?)
+            }
+            "--scope" => b.scope(value),
+            "--audience" => b.audience(value),
+            "--resource" => b.resource(value),
+            "--param" => {
+                let (k, v) = value.split_once('=').ok_or("--param takes NAME=VALUE")?;
+                b.extra_param(k, v)
+            }
+            "--timeout-ms" => {
+                timeout = Duration::from_millis(
+                    value.parse().map_err(|_| "--timeout-ms takes a number")?,
+                );
+                b.call_timeout(timeout)
+            }
+            "--format" => {
+                format = match value.as_str() {
+                    "token" => Format::Token,
+                    "json" => Format::Json,
+                    "header" => Format::Header,
+                    other => return Err(format!("unknown format `{other}`")),
+                };
+                b
+            }
+            other => return Err(format!("unknown option `{other}`")),
+        };
+    }
+    Ok((b, format, timeout))
+}

@@ -6,7 +6,9 @@ use std::ptr;
 use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
-use super::{boundary, boundary_value, cct_config, cct_error, cct_status, out_arg, ref_arg, str_arg};
+use super::{
+    boundary, boundary_value, cct_config, cct_error, cct_status, out_arg, ref_arg, str_arg,
+};
 use crate::token::TokenInner;
 use crate::{Client, Secret, Token};
 
@@ -213,13 +215,17 @@ pub unsafe extern "C" fn cct_token_free(token: *mut cct_token) {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cct_token_access_token(token: *const cct_token) -> *const c_char {
     // SAFETY (all token accessors): see token_ref.
-    boundary_value(ptr::null(), || unsafe { token_ref(token) }.map_or(ptr::null(), |t| t.access_token.as_c_str().as_ptr()))
+    boundary_value(ptr::null(), || {
+        unsafe { token_ref(token) }.map_or(ptr::null(), |t| t.access_token.as_c_str().as_ptr())
+    })
 }
 
 /// The token type, e.g. "Bearer". Borrowed until `cct_token_free`. NULL if `token` is NULL.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cct_token_token_type(token: *const cct_token) -> *const c_char {
-    boundary_value(ptr::null(), || unsafe { token_ref(token) }.map_or(ptr::null(), |t| t.token_type.as_c_str().as_ptr()))
+    boundary_value(ptr::null(), || {
+        unsafe { token_ref(token) }.map_or(ptr::null(), |t| t.token_type.as_c_str().as_ptr())
+    })
 }
 
 /// The granted scope (space-separated), or NULL when neither the server nor the configuration
@@ -227,7 +233,9 @@ pub unsafe extern "C" fn cct_token_token_type(token: *const cct_token) -> *const
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cct_token_scope(token: *const cct_token) -> *const c_char {
     boundary_value(ptr::null(), || {
-        unsafe { token_ref(token) }.and_then(|t| t.scope.as_ref()).map_or(ptr::null(), |s| s.as_c_str().as_ptr())
+        unsafe { token_ref(token) }
+            .and_then(|t| t.scope.as_ref())
+            .map_or(ptr::null(), |s| s.as_c_str().as_ptr())
     })
 }
 
@@ -237,7 +245,10 @@ pub unsafe extern "C" fn cct_token_expires_in_ms(token: *const cct_token) -> u64
     boundary_value(0, || {
         unsafe { token_ref(token) }
             .and_then(|t| t.expires_at)
-            .map_or(0, |at| at.saturating_duration_since(std::time::Instant::now()).as_millis() as u64)
+            .map_or(0, |at| {
+                at.saturating_duration_since(std::time::Instant::now())
+                    .as_millis() as u64
+            })
     })
 }
 

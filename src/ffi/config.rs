@@ -60,10 +60,15 @@ fn millis(ms: u64) -> Duration {
 
 /// Creates an empty configuration with the defaults. `*out` receives it on success.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn cct_config_new(out: *mut *mut cct_config, err: *mut *mut cct_error) -> cct_status {
+pub unsafe extern "C" fn cct_config_new(
+    out: *mut *mut cct_config,
+    err: *mut *mut cct_error,
+) -> cct_status {
     boundary(err, || {
         out_arg(out, "out")?;
-        let cfg = Box::new(cct_config { builder: ClientBuilder::default() });
+        let cfg = Box::new(cct_config {
+            builder: ClientBuilder::default(),
+        });
         // SAFETY: checked non-NULL above.
         unsafe { *out = Box::into_raw(cfg) };
         Ok(())
@@ -83,20 +88,34 @@ pub unsafe extern "C" fn cct_config_free(cfg: *mut cct_config) {
 
 /// Token endpoint URL (required). HTTPS, or http:// on a loopback host.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn cct_config_set_token_url(cfg: *mut cct_config, url: *const c_char, err: *mut *mut cct_error) -> cct_status {
+pub unsafe extern "C" fn cct_config_set_token_url(
+    cfg: *mut cct_config,
+    url: *const c_char,
+    err: *mut *mut cct_error,
+) -> cct_status {
     update_str(cfg, url, "url", err, |b, v| b.token_url(v))
 }
 
 /// Client identifier (required).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn cct_config_set_client_id(cfg: *mut cct_config, client_id: *const c_char, err: *mut *mut cct_error) -> cct_status {
+pub unsafe extern "C" fn cct_config_set_client_id(
+    cfg: *mut cct_config,
+    client_id: *const c_char,
+    err: *mut *mut cct_error,
+) -> cct_status {
     update_str(cfg, client_id, "client_id", err, |b, v| b.client_id(v))
 }
 
 /// Client secret. Copied into memory that is zeroed when freed; the caller may wipe its copy.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn cct_config_set_client_secret(cfg: *mut cct_config, secret: *const c_char, err: *mut *mut cct_error) -> cct_status {
-    update_str(cfg, secret, "secret", err, |b, v| b.client_secret(Secret::new(v)))
+pub unsafe extern "C" fn cct_config_set_client_secret(
+    cfg: *mut cct_config,
+    secret: *const c_char,
+    err: *mut *mut cct_error,
+) -> cct_status {
+    update_str(cfg, secret, "secret", err, |b, v| {
+        b.client_secret(Secret::new(v))
+    })
 }
 
 /// Reads the client secret from `path` (one trailing newline removed); with `reread`, again
@@ -108,19 +127,30 @@ pub unsafe extern "C" fn cct_config_set_client_secret_file(
     reread: bool,
     err: *mut *mut cct_error,
 ) -> cct_status {
-    update_str(cfg, path, "path", err, |b, v| b.client_secret_file(v, reread))
+    update_str(cfg, path, "path", err, |b, v| {
+        b.client_secret_file(v, reread)
+    })
 }
 
 /// One of the `CCT_AUTH_*` values; anything else gives `CCT_STATUS_INVALID_ARGUMENT`.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn cct_config_set_auth_method(cfg: *mut cct_config, method: cct_auth_method, err: *mut *mut cct_error) -> cct_status {
+pub unsafe extern "C" fn cct_config_set_auth_method(
+    cfg: *mut cct_config,
+    method: cct_auth_method,
+    err: *mut *mut cct_error,
+) -> cct_status {
     update(cfg, err, |b| {
         let m = match method {
             CCT_AUTH_CLIENT_SECRET_BASIC => AuthMethod::ClientSecretBasic,
             CCT_AUTH_CLIENT_SECRET_BASIC_RAW => AuthMethod::ClientSecretBasicRaw,
             CCT_AUTH_CLIENT_SECRET_POST => AuthMethod::ClientSecretPost,
             CCT_AUTH_NONE => AuthMethod::None,
-            other => return Err(Failure::invalid("method", format!("unknown auth method {other}"))),
+            other => {
+                return Err(Failure::invalid(
+                    "method",
+                    format!("unknown auth method {other}"),
+                ));
+            }
         };
         Ok(b.auth_method(m))
     })
@@ -128,19 +158,31 @@ pub unsafe extern "C" fn cct_config_set_auth_method(cfg: *mut cct_config, method
 
 /// Adds one requested scope (repeatable; sent space-joined).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn cct_config_add_scope(cfg: *mut cct_config, scope: *const c_char, err: *mut *mut cct_error) -> cct_status {
+pub unsafe extern "C" fn cct_config_add_scope(
+    cfg: *mut cct_config,
+    scope: *const c_char,
+    err: *mut *mut cct_error,
+) -> cct_status {
     update_str(cfg, scope, "scope", err, |b, v| b.scope(v))
 }
 
 /// The `audience` parameter.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn cct_config_set_audience(cfg: *mut cct_config, audience: *const c_char, err: *mut *mut cct_error) -> cct_status {
+pub unsafe extern "C" fn cct_config_set_audience(
+    cfg: *mut cct_config,
+    audience: *const c_char,
+    err: *mut *mut cct_error,
+) -> cct_status {
     update_str(cfg, audience, "audience", err, |b, v| b.audience(v))
 }
 
 /// Adds an RFC 8707 `resource` indicator (repeatable; an absolute URI).
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn cct_config_add_resource(cfg: *mut cct_config, resource: *const c_char, err: *mut *mut cct_error) -> cct_status {
+pub unsafe extern "C" fn cct_config_add_resource(
+    cfg: *mut cct_config,
+    resource: *const c_char,
+    err: *mut *mut cct_error,
+) -> cct_status {
     update_str(cfg, resource, "resource", err, |b, v| b.resource(v))
 }
 
@@ -162,25 +204,41 @@ pub unsafe extern "C" fn cct_config_add_extra_param(
 
 /// DNS + TCP + TLS connect limit. Default 5000 ms.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn cct_config_set_connect_timeout_ms(cfg: *mut cct_config, ms: u64, err: *mut *mut cct_error) -> cct_status {
+pub unsafe extern "C" fn cct_config_set_connect_timeout_ms(
+    cfg: *mut cct_config,
+    ms: u64,
+    err: *mut *mut cct_error,
+) -> cct_status {
     update(cfg, err, |b| Ok(b.connect_timeout(millis(ms))))
 }
 
 /// Limit for one HTTP exchange. Default 10000 ms.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn cct_config_set_request_timeout_ms(cfg: *mut cct_config, ms: u64, err: *mut *mut cct_error) -> cct_status {
+pub unsafe extern "C" fn cct_config_set_request_timeout_ms(
+    cfg: *mut cct_config,
+    ms: u64,
+    err: *mut *mut cct_error,
+) -> cct_status {
     update(cfg, err, |b| Ok(b.request_timeout(millis(ms))))
 }
 
 /// Limit for one `cct_client_get_token` call, retries and waiting included. Default 30000 ms.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn cct_config_set_call_timeout_ms(cfg: *mut cct_config, ms: u64, err: *mut *mut cct_error) -> cct_status {
+pub unsafe extern "C" fn cct_config_set_call_timeout_ms(
+    cfg: *mut cct_config,
+    ms: u64,
+    err: *mut *mut cct_error,
+) -> cct_status {
     update(cfg, err, |b| Ok(b.call_timeout(millis(ms))))
 }
 
 /// Lifetime assumed when the response has no `expires_in` (and no JWT `exp`). Default 300000 ms.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn cct_config_set_default_lifetime_ms(cfg: *mut cct_config, ms: u64, err: *mut *mut cct_error) -> cct_status {
+pub unsafe extern "C" fn cct_config_set_default_lifetime_ms(
+    cfg: *mut cct_config,
+    ms: u64,
+    err: *mut *mut cct_error,
+) -> cct_status {
     update(cfg, err, |b| Ok(b.default_lifetime(millis(ms))))
 }
 
@@ -195,7 +253,13 @@ pub unsafe extern "C" fn cct_config_set_refresh_policy(
     jitter: f64,
     err: *mut *mut cct_error,
 ) -> cct_status {
-    update(cfg, err, |b| Ok(b.refresh_policy(RefreshPolicy { ratio, min_window: millis(min_window_ms), jitter })))
+    update(cfg, err, |b| {
+        Ok(b.refresh_policy(RefreshPolicy {
+            ratio,
+            min_window: millis(min_window_ms),
+            jitter,
+        }))
+    })
 }
 
 /// Retries of transient failures: at most `max_attempts` requests, full-jitter exponential
@@ -209,13 +273,21 @@ pub unsafe extern "C" fn cct_config_set_retry_policy(
     err: *mut *mut cct_error,
 ) -> cct_status {
     update(cfg, err, |b| {
-        Ok(b.retry_policy(RetryPolicy { max_attempts, base_delay: millis(base_delay_ms), max_delay: millis(max_delay_ms) }))
+        Ok(b.retry_policy(RetryPolicy {
+            max_attempts,
+            base_delay: millis(base_delay_ms),
+            max_delay: millis(max_delay_ms),
+        }))
     })
 }
 
 /// How long a credential failure is repeated without asking the server. Default 5000 ms; 0 disables.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn cct_config_set_failure_cooldown_ms(cfg: *mut cct_config, ms: u64, err: *mut *mut cct_error) -> cct_status {
+pub unsafe extern "C" fn cct_config_set_failure_cooldown_ms(
+    cfg: *mut cct_config,
+    ms: u64,
+    err: *mut *mut cct_error,
+) -> cct_status {
     update(cfg, err, |b| Ok(b.failure_cooldown(millis(ms))))
 }
 
@@ -229,7 +301,10 @@ pub unsafe extern "C" fn cct_config_add_root_ca_pem(
 ) -> cct_status {
     update(cfg, err, |b| {
         if pem.is_null() {
-            return Err(Failure::Argument { status: super::CCT_STATUS_NULL_ARGUMENT, message: "argument `pem` is NULL".into() });
+            return Err(Failure::Argument {
+                status: super::CCT_STATUS_NULL_ARGUMENT,
+                message: "argument `pem` is NULL".into(),
+            });
         }
         // SAFETY: non-NULL, and the caller promises `len` readable bytes.
         let bytes = unsafe { std::slice::from_raw_parts(pem, len) };
@@ -239,18 +314,30 @@ pub unsafe extern "C" fn cct_config_add_root_ca_pem(
 
 /// The User-Agent header. Default "cctoken/<version>".
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn cct_config_set_user_agent(cfg: *mut cct_config, user_agent: *const c_char, err: *mut *mut cct_error) -> cct_status {
+pub unsafe extern "C" fn cct_config_set_user_agent(
+    cfg: *mut cct_config,
+    user_agent: *const c_char,
+    err: *mut *mut cct_error,
+) -> cct_status {
     update_str(cfg, user_agent, "user_agent", err, |b, v| b.user_agent(v))
 }
 
 /// Allows http:// token URLs on non-loopback hosts (test networks only). Default false.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn cct_config_set_allow_insecure_http(cfg: *mut cct_config, allow: bool, err: *mut *mut cct_error) -> cct_status {
+pub unsafe extern "C" fn cct_config_set_allow_insecure_http(
+    cfg: *mut cct_config,
+    allow: bool,
+    err: *mut *mut cct_error,
+) -> cct_status {
     update(cfg, err, |b| Ok(b.allow_insecure_http(allow)))
 }
 
 /// Starts a thread per client that refreshes ahead of expiry even when nobody calls. Default false.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn cct_config_set_background_refresh(cfg: *mut cct_config, enable: bool, err: *mut *mut cct_error) -> cct_status {
+pub unsafe extern "C" fn cct_config_set_background_refresh(
+    cfg: *mut cct_config,
+    enable: bool,
+    err: *mut *mut cct_error,
+) -> cct_status {
     update(cfg, err, |b| Ok(b.background_refresh(enable)))
 }
