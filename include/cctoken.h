@@ -296,6 +296,14 @@ const char *cct_token_scope(const struct cct_token *token);
 uint64_t cct_token_expires_in_ms(const struct cct_token *token);
 
 /**
+ * Milliseconds during which the caller may reuse this token without calling
+ * `cct_client_get_token` again: until the client's refresh point, 0 once inside the refresh
+ * window (or for a single-use token, or NULL). Lets bindings keep a copy of the current token
+ * while the library still decides every fetch. Drop the copy after `cct_client_invalidate`.
+ */
+uint64_t cct_token_fresh_for_ms(const struct cct_token *token);
+
+/**
  * Expiry as Unix time in seconds, or 0 for a single-use token (or NULL).
  */
 int64_t cct_token_expires_at_unix(const struct cct_token *token);

@@ -58,6 +58,9 @@ pub(crate) struct TokenInner {
     pub extras: serde_json::Map<String, serde_json::Value>,
     /// Distinguishes tokens for `Client::invalidate`: unique per fetch within a process.
     pub serial: u64,
+    /// When the cache that issued this token will want to refresh it, set once by the cache.
+    /// Bindings that keep their own copy of the token serve it until then without asking.
+    pub refresh_at: std::sync::OnceLock<Instant>,
 }
 
 impl Token {
@@ -87,6 +90,14 @@ impl Token {
     /// Wall-clock expiry, e.g. for logs (`None` for a single-use token).
     pub fn expires_at_system(&self) -> Option<SystemTime> {
         self.0.expires_at_wall
+    }
+
+    /// How long this token may be reused without asking the client again: until the cache's
+    /// refresh point (zero inside the refresh window, for an uncached or single-use token).
+    /// This is what lets a binding keep a copy of the current token while the core still
+    /// decides every fetch.
+    pub fn fresh_for(&self) -> Duration {
+        self.0.refresh_at.get().map_or(Duration::ZERO, |t| t.saturating_duration_since(Instant::now()))
     }
 
     /// Whether the token has expired (single-use tokens count as expired: never reuse them).
@@ -144,6 +155,7 @@ impl Token {
             expires_at_wall,
             extras: parsed.extras,
             serial: NEXT_SERIAL.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            refresh_at: std::sync::OnceLock::new(),
         }))
     }
 }

@@ -252,6 +252,19 @@ pub unsafe extern "C" fn cct_token_expires_in_ms(token: *const cct_token) -> u64
     })
 }
 
+/// Milliseconds during which the caller may reuse this token without calling
+/// `cct_client_get_token` again: until the client's refresh point, 0 once inside the refresh
+/// window (or for a single-use token, or NULL). Lets bindings keep a copy of the current token
+/// while the library still decides every fetch. Drop the copy after `cct_client_invalidate`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cct_token_fresh_for_ms(token: *const cct_token) -> u64 {
+    boundary_value(0, || {
+        unsafe { token_ref(token) }
+            .and_then(|t| t.refresh_at.get())
+            .map_or(0, |at| at.saturating_duration_since(std::time::Instant::now()).as_millis() as u64)
+    })
+}
+
 /// Expiry as Unix time in seconds, or 0 for a single-use token (or NULL).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cct_token_expires_at_unix(token: *const cct_token) -> i64 {
