@@ -48,14 +48,10 @@ impl Flight {
         let mut result = self.result.lock();
         while result.is_none() {
             if self.done.wait_until(&mut result, deadline).timed_out() && result.is_none() {
-                return Err(Error::timeout(
-                    "call timeout passed while waiting for the token request in flight",
-                ));
+                return Err(Error::timeout("call timeout passed while waiting for the token request in flight"));
             }
         }
-        result
-            .clone()
-            .unwrap_or_else(|| Err(Error::timeout("token request ended without a result")))
+        result.clone().unwrap_or_else(|| Err(Error::timeout("token request ended without a result")))
     }
 }
 
@@ -135,11 +131,7 @@ impl Cache {
     /// Refreshes now if the cached token is inside its refresh window (background refresher).
     pub fn refresh_if_due(self: &Arc<Self>) {
         let now = Instant::now();
-        let due = self
-            .current
-            .load()
-            .as_ref()
-            .is_some_and(|e| now >= e.refresh_at);
+        let due = self.current.load().as_ref().is_some_and(|e| now >= e.refresh_at);
         if due && !self.refresh_paused(now) {
             if let Some(flight) = self.claim_flight() {
                 let _ = self.run(&flight, now + self.call_timeout);
@@ -164,10 +156,7 @@ impl Cache {
             match &*slot {
                 Some(f) => (Arc::clone(f), false),
                 None => {
-                    let f = Arc::new(Flight {
-                        result: Mutex::new(None),
-                        done: Condvar::new(),
-                    });
+                    let f = Arc::new(Flight { result: Mutex::new(None), done: Condvar::new() });
                     *slot = Some(Arc::clone(&f));
                     (f, true)
                 }
@@ -188,11 +177,9 @@ impl Cache {
         };
         let (cache, mine) = (Arc::clone(self), Arc::clone(&flight));
         let deadline = Instant::now() + self.call_timeout;
-        let spawned = std::thread::Builder::new()
-            .name("cctoken-refresh".into())
-            .spawn(move || {
-                let _ = cache.run(&mine, deadline);
-            });
+        let spawned = std::thread::Builder::new().name("cctoken-refresh".into()).spawn(move || {
+            let _ = cache.run(&mine, deadline);
+        });
         if spawned.is_err() {
             // No thread to be had: refresh inline rather than leave the flight unfinished.
             let _ = self.run(&flight, deadline);
@@ -205,35 +192,25 @@ impl Cache {
         if slot.is_some() {
             return None;
         }
-        let f = Arc::new(Flight {
-            result: Mutex::new(None),
-            done: Condvar::new(),
-        });
+        let f = Arc::new(Flight { result: Mutex::new(None), done: Condvar::new() });
         *slot = Some(Arc::clone(&f));
         Some(f)
     }
 
     fn refresh_paused(&self, now: Instant) -> bool {
-        self.refresh_paused_until
-            .lock()
-            .is_some_and(|until| now < until)
+        self.refresh_paused_until.lock().is_some_and(|until| now < until)
     }
 
     /// Performs the fetch for `flight`, publishes the result to the cache and to every waiter.
     fn run(self: &Arc<Self>, flight: &Arc<Flight>, deadline: Instant) -> Result<Token, Error> {
         // If the source panics, waiters still get an answer and the slot is freed.
-        let mut guard = FlightGuard {
-            cache: Arc::downgrade(self),
-            flight: Arc::clone(flight),
-            result: None,
-        };
+        let mut guard = FlightGuard { cache: Arc::downgrade(self), flight: Arc::clone(flight), result: None };
         let started = Instant::now();
         Counters::bump(&self.counters.fetches);
         let result = self.source.fetch(deadline, &self.counters);
-        self.counters.last_fetch_latency_us.store(
-            started.elapsed().as_micros().min(u64::MAX as u128) as u64,
-            std::sync::atomic::Ordering::Relaxed,
-        );
+        self.counters
+            .last_fetch_latency_us
+            .store(started.elapsed().as_micros().min(u64::MAX as u128) as u64, std::sync::atomic::Ordering::Relaxed);
         match &result {
             Ok(token) => {
                 if let Some(entry) = self.entry_for(token) {
@@ -253,8 +230,8 @@ impl Cache {
                 // is not asked on every call.
                 if let Some(entry) = &*self.current.load() {
                     if now < entry.expires_at {
-                        let pause = ((entry.expires_at - now) / 4)
-                            .clamp(Duration::from_secs(1), Duration::from_secs(30));
+                        let pause =
+                            ((entry.expires_at - now) / 4).clamp(Duration::from_secs(1), Duration::from_secs(30));
                         *self.refresh_paused_until.lock() = Some(now + pause);
                     }
                 }
@@ -271,16 +248,9 @@ impl Cache {
         let now = Instant::now();
         let lifetime = expires_at.saturating_duration_since(now);
         let p = self.refresh;
-        let window = lifetime
-            .mul_f64(p.ratio)
-            .max(p.min_window)
-            .min(lifetime / 2);
+        let window = lifetime.mul_f64(p.ratio).max(p.min_window).min(lifetime / 2);
         let jitter = window.mul_f64(p.jitter * rand::rng().random::<f64>());
-        Some(Entry {
-            token: token.clone(),
-            refresh_at: expires_at - window + jitter,
-            expires_at,
-        })
+        Some(Entry { token: token.clone(), refresh_at: expires_at - window + jitter, expires_at })
     }
 }
 
@@ -297,11 +267,10 @@ impl Drop for FlightGuard {
         if let Some(cache) = self.cache.upgrade() {
             cache.flight.lock().take();
         }
-        let result = self.result.take().unwrap_or_else(|| {
-            Err(Error::InvalidResponse(
-                "internal error: the token fetch panicked".into(),
-            ))
-        });
+        let result = self
+            .result
+            .take()
+            .unwrap_or_else(|| Err(Error::InvalidResponse("internal error: the token fetch panicked".into())));
         *self.flight.result.lock() = Some(result);
         self.flight.done.notify_all();
     }

@@ -46,17 +46,8 @@ impl Client {
             cfg.failure_cooldown,
             cfg.call_timeout,
         ));
-        let stop = if cfg.background_refresh {
-            Some(spawn_refresher(&cache)?)
-        } else {
-            None
-        };
-        Ok(Client(Arc::new(Inner {
-            cfg,
-            fetcher,
-            cache,
-            _stop_refresher: stop,
-        })))
+        let stop = if cfg.background_refresh { Some(spawn_refresher(&cache)?) } else { None };
+        Ok(Client(Arc::new(Inner { cfg, fetcher, cache, _stop_refresher: stop })))
     }
 
     /// A valid access token: cached, refreshed ahead of expiry, fetched when needed.
@@ -97,8 +88,22 @@ impl Client {
         &self.0.cfg.cache_key
     }
 
-    pub fn token_url(&self) -> &str {
-        self.0.cfg.token_url.as_str()
+    /// An RFC 9449 DPoP proof for a request to a resource server (`htm` = `method`, `htu` =
+    /// `url`), bound to `token` (`ath`) and carrying the resource server's `nonce` if it sent
+    /// one. Send it as the `DPoP` header next to `Authorization: DPoP <token>`.
+    pub fn dpop_proof(
+        &self,
+        method: &str,
+        url: &str,
+        token: Option<&Token>,
+        nonce: Option<&str>,
+    ) -> Result<String, Error> {
+        self.0.fetcher.dpop_proof(method, url, token.map(Token::access_token), nonce)
+    }
+
+    /// The RFC 7638 thumbprint of the DPoP key (what a DPoP-bound token's `cnf.jkt` holds).
+    pub fn dpop_jkt(&self) -> Option<String> {
+        self.0.cfg.dpop_key.as_ref().map(crate::PrivateKey::jwk_thumbprint)
     }
 
     pub fn client_id(&self) -> &str {
@@ -109,7 +114,7 @@ impl Client {
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Client")
-            .field("token_url", &self.token_url())
+            .field("endpoint", &self.0.cfg.endpoint)
             .field("client_id", &self.client_id())
             .field("auth_method", &self.0.cfg.auth_method)
             .field("scopes", &self.0.cfg.scopes)
@@ -130,14 +135,10 @@ fn spawn_refresher(cache: &Arc<Cache>) -> Result<mpsc::Sender<()>, Error> {
                     let Some(cache) = cache.upgrade() else { return };
                     cache.refresh_if_due();
                     // Nothing cached yet: look again shortly (the first token comes from a caller).
-                    cache.next_refresh().map_or(Duration::from_secs(1), |t| {
-                        t.saturating_duration_since(Instant::now())
-                    })
+                    cache.next_refresh().map_or(Duration::from_secs(1), |t| t.saturating_duration_since(Instant::now()))
                 };
                 // At least 50 ms so a paused (failing) refresh does not spin.
-                match stopped
-                    .recv_timeout(wait.clamp(Duration::from_millis(50), Duration::from_secs(60)))
-                {
+                match stopped.recv_timeout(wait.clamp(Duration::from_millis(50), Duration::from_secs(60))) {
                     Err(mpsc::RecvTimeoutError::Timeout) => continue,
                     _ => return,
                 }

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
+use crate::jwt::{PrivateKey, SigningAlg};
 use crate::secret::{Secret, SecretSource};
 use crate::{Client, Error};
 
@@ -24,6 +25,14 @@ pub enum AuthMethod {
     ClientSecretPost,
     /// `client_id` in the body and no secret (public clients).
     None,
+    /// An HS256 JWT assertion signed with the client secret (RFC 7523, OIDC Core §9).
+    ClientSecretJwt,
+    /// A JWT assertion signed with the client's private key (RFC 7523).
+    PrivateKeyJwt,
+    /// A PKI-issued TLS client certificate (RFC 8705 §2.1).
+    TlsClientAuth,
+    /// A self-signed TLS client certificate registered with the server (RFC 8705 §2.2).
+    SelfSignedTlsClientAuth,
 }
 
 impl AuthMethod {
@@ -34,12 +43,50 @@ impl AuthMethod {
             AuthMethod::ClientSecretBasicRaw => "client_secret_basic_raw",
             AuthMethod::ClientSecretPost => "client_secret_post",
             AuthMethod::None => "none",
+            AuthMethod::ClientSecretJwt => "client_secret_jwt",
+            AuthMethod::PrivateKeyJwt => "private_key_jwt",
+            AuthMethod::TlsClientAuth => "tls_client_auth",
+            AuthMethod::SelfSignedTlsClientAuth => "self_signed_tls_client_auth",
         }
     }
 
-    fn needs_secret(self) -> bool {
-        self != AuthMethod::None
+    /// The credential this method needs.
+    fn needs(self) -> Credential {
+        match self {
+            AuthMethod::ClientSecretBasic
+            | AuthMethod::ClientSecretBasicRaw
+            | AuthMethod::ClientSecretPost
+            | AuthMethod::ClientSecretJwt => Credential::Secret,
+            AuthMethod::PrivateKeyJwt => Credential::PrivateKey,
+            AuthMethod::TlsClientAuth | AuthMethod::SelfSignedTlsClientAuth => Credential::Certificate,
+            AuthMethod::None => Credential::Nothing,
+        }
     }
+
+    pub(crate) fn uses_client_certificate(self) -> bool {
+        self.needs() == Credential::Certificate
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Credential {
+    Secret,
+    PrivateKey,
+    Certificate,
+    Nothing,
+}
+
+/// The `aud` of a JWT client assertion.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum AssertionAudience {
+    /// The token endpoint URL (RFC 7523 §3). The default.
+    #[default]
+    TokenEndpoint,
+    /// The issuer identifier (needs `issuer`; what some servers and FAPI profiles expect).
+    Issuer,
+    /// A value of your choice.
+    Custom(String),
 }
 
 impl FromStr for AuthMethod {
@@ -50,11 +97,12 @@ impl FromStr for AuthMethod {
             "client_secret_basic_raw" => AuthMethod::ClientSecretBasicRaw,
             "client_secret_post" => AuthMethod::ClientSecretPost,
             "none" => AuthMethod::None,
+            "client_secret_jwt" => AuthMethod::ClientSecretJwt,
+            "private_key_jwt" => AuthMethod::PrivateKeyJwt,
+            "tls_client_auth" => AuthMethod::TlsClientAuth,
+            "self_signed_tls_client_auth" => AuthMethod::SelfSignedTlsClientAuth,
             other => {
-                return Err(Error::config(
-                    "auth_method",
-                    format!("unknown method `{other}`"),
-                ));
+                return Err(Error::config("auth_method", format!("unknown method `{other}`")));
             }
         })
     }
@@ -74,11 +122,7 @@ pub struct RefreshPolicy {
 
 impl Default for RefreshPolicy {
     fn default() -> Self {
-        RefreshPolicy {
-            ratio: 0.10,
-            min_window: Duration::from_secs(60),
-            jitter: 0.25,
-        }
+        RefreshPolicy { ratio: 0.10, min_window: Duration::from_secs(60), jitter: 0.25 }
     }
 }
 
@@ -93,23 +137,13 @@ pub struct RetryPolicy {
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        RetryPolicy {
-            max_attempts: 3,
-            base_delay: Duration::from_millis(200),
-            max_delay: Duration::from_secs(5),
-        }
+        RetryPolicy { max_attempts: 3, base_delay: Duration::from_millis(200), max_delay: Duration::from_secs(5) }
     }
 }
 
 /// Extra form parameters may not replace what the client itself controls.
-const RESERVED_PARAMS: [&str; 6] = [
-    "grant_type",
-    "client_id",
-    "client_secret",
-    "scope",
-    "client_assertion",
-    "client_assertion_type",
-];
+const RESERVED_PARAMS: [&str; 6] =
+    ["grant_type", "client_id", "client_secret", "scope", "client_assertion", "client_assertion_type"];
 
 /// Longest lifetime we believe; larger `expires_in` values are clamped (and keep `Instant`
 /// arithmetic far from overflow).
@@ -120,10 +154,20 @@ pub(crate) const MAX_LIFETIME: Duration = Duration::from_secs(365 * 24 * 3600);
 #[must_use]
 pub struct ClientBuilder {
     token_url: Option<String>,
+    issuer: Option<String>,
     client_id: Option<String>,
     secret: Option<Secret>,
     secret_file: Option<(PathBuf, bool)>,
-    auth_method: AuthMethod,
+    /// `None`: chosen from the credentials given (and, with `issuer`, the server's metadata).
+    auth_method: Option<AuthMethod>,
+    private_key: Option<Result<PrivateKey, Error>>,
+    signing_alg: Option<SigningAlg>,
+    key_id: Option<String>,
+    assertion_audience: AssertionAudience,
+    assertion_lifetime: Duration,
+    client_cert: Option<Result<ClientCert, Error>>,
+    dpop: bool,
+    dpop_key: Option<Result<PrivateKey, Error>>,
     scopes: Vec<String>,
     audience: Option<String>,
     resources: Vec<String>,
@@ -145,10 +189,19 @@ impl Default for ClientBuilder {
     fn default() -> Self {
         ClientBuilder {
             token_url: None,
+            issuer: None,
             client_id: None,
             secret: None,
             secret_file: None,
-            auth_method: AuthMethod::default(),
+            auth_method: None,
+            private_key: None,
+            signing_alg: None,
+            key_id: None,
+            assertion_audience: AssertionAudience::default(),
+            assertion_lifetime: Duration::from_secs(60),
+            client_cert: None,
+            dpop: false,
+            dpop_key: None,
             scopes: Vec::new(),
             audience: None,
             resources: Vec::new(),
@@ -195,8 +248,89 @@ impl ClientBuilder {
         self
     }
 
+    /// The client authentication method. When not set: `private_key_jwt` with a private key,
+    /// `tls_client_auth` with only a client certificate, `client_secret_basic` with a secret,
+    /// `none` with nothing — or, with `issuer`, the first of those the server supports.
     pub fn auth_method(mut self, method: AuthMethod) -> Self {
-        self.auth_method = method;
+        self.auth_method = Some(method);
+        self
+    }
+
+    /// Discovers the token endpoint from the issuer's RFC 8414 metadata (falling back to
+    /// OpenID discovery) at the first fetch, instead of `token_url`.
+    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.issuer = Some(issuer.into());
+        self
+    }
+
+    /// The private key for `private_key_jwt` (see [`PrivateKey::from_pem`], [`PrivateKey::from_jwk`]).
+    pub fn private_key(mut self, key: PrivateKey) -> Self {
+        self.private_key = Some(Ok(key));
+        self
+    }
+
+    /// A PEM private key for `private_key_jwt` (PKCS#8: RSA, P-256, Ed25519; or PKCS#1 RSA).
+    pub fn private_key_pem(mut self, pem: impl AsRef<[u8]>) -> Self {
+        self.private_key = Some(PrivateKey::from_pem(pem.as_ref()));
+        self
+    }
+
+    /// A private JWK for `private_key_jwt`.
+    pub fn private_key_jwk(mut self, jwk: &str) -> Self {
+        self.private_key = Some(PrivateKey::from_jwk(jwk));
+        self
+    }
+
+    /// The JWS algorithm of client assertions: HS256 for `client_secret_jwt`; for
+    /// `private_key_jwt` RS256 (default for RSA keys), PS256, ES256 or EdDSA.
+    pub fn signing_alg(mut self, alg: SigningAlg) -> Self {
+        self.signing_alg = Some(alg);
+        self
+    }
+
+    /// The `kid` header of client assertions.
+    pub fn key_id(mut self, kid: impl Into<String>) -> Self {
+        self.key_id = Some(kid.into());
+        self
+    }
+
+    pub fn assertion_audience(mut self, aud: AssertionAudience) -> Self {
+        self.assertion_audience = aud;
+        self
+    }
+
+    /// Lifetime (`exp` − `iat`) of client assertions. Default 60 s.
+    pub fn assertion_lifetime(mut self, d: Duration) -> Self {
+        self.assertion_lifetime = d;
+        self
+    }
+
+    /// A TLS client certificate (chain, leaf first) and its private key, both PEM, presented
+    /// to the token endpoint: for `tls_client_auth`, `self_signed_tls_client_auth`, or for
+    /// certificate-bound tokens with any method (RFC 8705).
+    pub fn client_certificate_pem(mut self, cert_chain_pem: impl AsRef<[u8]>, key_pem: impl AsRef<[u8]>) -> Self {
+        self.client_cert = Some(ClientCert::from_pem(cert_chain_pem.as_ref(), key_pem.as_ref()));
+        self
+    }
+
+    /// Sender-constrained tokens with DPoP (RFC 9449), using a P-256 key generated for this
+    /// client unless one is given with [`ClientBuilder::dpop_key`].
+    pub fn dpop(mut self, enable: bool) -> Self {
+        self.dpop = enable;
+        self
+    }
+
+    /// The DPoP key (P-256 or Ed25519 PKCS#8 PEM, or any [`PrivateKey`]); implies `dpop(true)`.
+    pub fn dpop_key(mut self, key: PrivateKey) -> Self {
+        self.dpop = true;
+        self.dpop_key = Some(Ok(key));
+        self
+    }
+
+    /// The DPoP key as PEM; implies `dpop(true)`.
+    pub fn dpop_key_pem(mut self, pem: impl AsRef<[u8]>) -> Self {
+        self.dpop = true;
+        self.dpop_key = Some(PrivateKey::from_pem_for("dpop_key", pem.as_ref()));
         self
     }
 
@@ -307,18 +441,16 @@ impl ClientBuilder {
     }
 
     fn validate(self) -> Result<Config, Error> {
-        let token_url = validate_url(self.token_url.as_deref(), self.allow_insecure_http)?;
+        let insecure = self.allow_insecure_http;
+        let endpoint = match (&self.token_url, &self.issuer) {
+            (Some(_), Some(_)) => return Err(Error::config("issuer", "set token_url or issuer, not both")),
+            (Some(url), None) => Endpoint::TokenUrl(validate_url("token_url", url, insecure)?),
+            (None, Some(issuer)) => Endpoint::Issuer(validate_url("issuer", issuer, insecure)?),
+            (None, None) => return Err(Error::config("token_url", "missing (set token_url or issuer)")),
+        };
 
-        let client_id = self
-            .client_id
-            .ok_or_else(|| Error::config("client_id", "missing"))?;
+        let client_id = self.client_id.ok_or_else(|| Error::config("client_id", "missing"))?;
         check_text("client_id", &client_id)?;
-        if self.auth_method == AuthMethod::ClientSecretBasicRaw && client_id.contains(':') {
-            return Err(Error::config(
-                "client_id",
-                "contains `:`, which raw Basic cannot carry",
-            ));
-        }
 
         let secret = match (self.secret, self.secret_file) {
             (Some(s), _) => Some(SecretSource::Value(s)),
@@ -328,38 +460,64 @@ impl ClientBuilder {
             }
             (None, None) => None,
         };
-        match (&secret, self.auth_method.needs_secret()) {
-            (None, true) => {
-                return Err(Error::config(
-                    "client_secret",
-                    format!("missing (required by {})", self.auth_method.as_str()),
-                ));
-            }
-            (Some(_), false) => {
-                return Err(Error::config(
-                    "client_secret",
-                    "given, but auth_method is none",
-                ));
-            }
-            _ => {}
-        }
         if let Some(SecretSource::Value(s)) = &secret {
             if s.expose().is_empty() {
                 return Err(Error::config("client_secret", "empty"));
             }
         }
+        let private_key = self.private_key.transpose()?;
+        let client_cert = self.client_cert.transpose()?;
+        let dpop_key = match (self.dpop, self.dpop_key) {
+            (false, _) => None,
+            (true, Some(key)) => Some(key?),
+            (true, None) => Some(PrivateKey::generate_es256()?),
+        };
+
+        let creds = Credentials {
+            secret: secret.is_some(),
+            private_key: private_key.is_some(),
+            certificate: client_cert.is_some(),
+        };
+        let auth_method = match (self.auth_method, &endpoint) {
+            (Some(m), _) => {
+                creds.check(m)?;
+                Some(m)
+            }
+            // With discovery, the server's metadata takes part in the choice.
+            (None, Endpoint::Issuer(_)) => None,
+            (None, Endpoint::TokenUrl(_)) => Some(creds.default_method()),
+        };
+        if auth_method == Some(AuthMethod::None) && secret.is_some() {
+            return Err(Error::config("client_secret", "given, but auth_method is none"));
+        }
+        if auth_method == Some(AuthMethod::ClientSecretBasicRaw) && client_id.contains(':') {
+            return Err(Error::config("client_id", "contains `:`, which raw Basic cannot carry"));
+        }
+        if let Some(alg) = self.signing_alg {
+            let fits = match (&private_key, auth_method) {
+                (_, Some(AuthMethod::ClientSecretJwt)) => alg == SigningAlg::HS256,
+                (Some(key), _) => key.supports(alg),
+                (None, _) => alg == SigningAlg::HS256,
+            };
+            if !fits {
+                return Err(Error::config("signing_alg", format!("{} does not fit the credential", alg.as_str())));
+            }
+        }
+        if self.assertion_audience == AssertionAudience::Issuer && !matches!(endpoint, Endpoint::Issuer(_)) {
+            return Err(Error::config("assertion_audience", "`issuer` audience needs the issuer option"));
+        }
+        if self.assertion_lifetime.is_zero() {
+            return Err(Error::config("assertion_lifetime", "must be greater than zero"));
+        }
+        if let Some(kid) = &self.key_id {
+            check_text("key_id", kid)?;
+        }
 
         for s in &self.scopes {
             // RFC 6749 §3.3 scope-token: printable ASCII except space, `"` and `\`.
-            if s.is_empty()
-                || !s
-                    .bytes()
-                    .all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b))
+            if s.is_empty() || !s.bytes().all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b))
             {
-                return Err(Error::config(
-                    "scopes",
-                    format!("invalid scope token {s:?}"),
-                ));
+                return Err(Error::config("scopes", format!("invalid scope token {s:?}")));
             }
         }
         if let Some(a) = &self.audience {
@@ -370,10 +528,7 @@ impl ClientBuilder {
             match url::Url::parse(r) {
                 Ok(u) if u.fragment().is_none() => {}
                 _ => {
-                    return Err(Error::config(
-                        "resource",
-                        format!("{r:?} is not an absolute URI without fragment"),
-                    ));
+                    return Err(Error::config("resource", format!("{r:?} is not an absolute URI without fragment")));
                 }
             }
         }
@@ -382,10 +537,7 @@ impl ClientBuilder {
                 return Err(Error::config("extra_params", "empty parameter name"));
             }
             if RESERVED_PARAMS.contains(&k.as_str()) {
-                return Err(Error::config(
-                    "extra_params",
-                    format!("`{k}` is set by the client itself"),
-                ));
+                return Err(Error::config("extra_params", format!("`{k}` is set by the client itself")));
             }
             check_text("extra_params", v)?;
         }
@@ -402,28 +554,16 @@ impl ClientBuilder {
         }
         let r = self.refresh;
         if !(r.ratio > 0.0 && r.ratio < 1.0) {
-            return Err(Error::config(
-                "refresh_policy",
-                "ratio must be between 0 and 1",
-            ));
+            return Err(Error::config("refresh_policy", "ratio must be between 0 and 1"));
         }
         if !(0.0..=1.0).contains(&r.jitter) {
-            return Err(Error::config(
-                "refresh_policy",
-                "jitter must be between 0 and 1",
-            ));
+            return Err(Error::config("refresh_policy", "jitter must be between 0 and 1"));
         }
         if self.retry.max_attempts == 0 {
-            return Err(Error::config(
-                "retry_policy",
-                "max_attempts must be at least 1",
-            ));
+            return Err(Error::config("retry_policy", "max_attempts must be at least 1"));
         }
         if self.retry.max_delay < self.retry.base_delay {
-            return Err(Error::config(
-                "retry_policy",
-                "max_delay is shorter than base_delay",
-            ));
+            return Err(Error::config("retry_policy", "max_delay is shorter than base_delay"));
         }
 
         let mut root_certs = Vec::new();
@@ -448,10 +588,17 @@ impl ClientBuilder {
         // Keep the caller's order on the wire; only the cache key sorts.
         scopes.dedup();
         let mut cfg = Config {
-            token_url,
+            endpoint,
             client_id,
             secret,
-            auth_method: self.auth_method,
+            auth_method,
+            private_key,
+            signing_alg: self.signing_alg,
+            key_id: self.key_id,
+            assertion_audience: self.assertion_audience,
+            assertion_lifetime: self.assertion_lifetime,
+            client_cert,
+            dpop_key,
             scopes,
             audience: self.audience,
             resources: self.resources,
@@ -466,6 +613,7 @@ impl ClientBuilder {
             root_certs,
             user_agent: self.user_agent,
             background_refresh: self.background_refresh,
+            allow_insecure_http: insecure,
             cache_key: String::new(),
         };
         cfg.cache_key = cfg.compute_cache_key();
@@ -483,27 +631,71 @@ fn check_text(field: &'static str, value: &str) -> Result<(), Error> {
     Ok(())
 }
 
-fn validate_url(url: Option<&str>, allow_insecure_http: bool) -> Result<url::Url, Error> {
-    let raw = url.ok_or_else(|| Error::config("token_url", "missing"))?;
-    let url =
-        url::Url::parse(raw).map_err(|e| Error::config("token_url", format!("not a URL: {e}")))?;
+/// HTTPS, or http:// on a loopback host (or anywhere with `allow_insecure_http`).
+pub(crate) fn validate_url(field: &'static str, raw: &str, allow_insecure_http: bool) -> Result<url::Url, Error> {
+    let url = url::Url::parse(raw).map_err(|e| Error::config(field, format!("not a URL: {e}")))?;
     if !url.username().is_empty() || url.password().is_some() {
-        return Err(Error::config("token_url", "must not carry credentials"));
+        return Err(Error::config(field, "must not carry credentials"));
     }
     if url.fragment().is_some() {
-        return Err(Error::config("token_url", "must not have a fragment"));
+        return Err(Error::config(field, "must not have a fragment"));
     }
     match url.scheme() {
         "https" => Ok(url),
         "http" if allow_insecure_http || is_loopback(&url) => Ok(url),
         "http" => Err(Error::config(
-            "token_url",
+            field,
             "plain http:// is only allowed on loopback hosts (use https, or allow_insecure_http for a test network)",
         )),
-        other => Err(Error::config(
-            "token_url",
-            format!("unsupported scheme `{other}`"),
-        )),
+        other => Err(Error::config(field, format!("unsupported scheme `{other}`"))),
+    }
+}
+
+/// Which credentials the configuration holds.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Credentials {
+    pub secret: bool,
+    pub private_key: bool,
+    pub certificate: bool,
+}
+
+impl Credentials {
+    fn has(self, c: Credential) -> bool {
+        match c {
+            Credential::Secret => self.secret,
+            Credential::PrivateKey => self.private_key,
+            Credential::Certificate => self.certificate,
+            Credential::Nothing => true,
+        }
+    }
+
+    fn check(self, m: AuthMethod) -> Result<(), Error> {
+        let (ok, field) = match m.needs() {
+            Credential::Secret => (self.secret, "client_secret"),
+            Credential::PrivateKey => (self.private_key, "private_key"),
+            Credential::Certificate => (self.certificate, "client_certificate"),
+            Credential::Nothing => (true, ""),
+        };
+        if ok { Ok(()) } else { Err(Error::config(field, format!("missing (required by {})", m.as_str()))) }
+    }
+
+    /// The method to use when none is configured and there is no metadata to ask.
+    pub(crate) fn default_method(self) -> AuthMethod {
+        self.preferences().next().unwrap_or(AuthMethod::None)
+    }
+
+    /// Methods these credentials allow, most preferred first.
+    pub(crate) fn preferences(self) -> impl Iterator<Item = AuthMethod> {
+        [
+            AuthMethod::PrivateKeyJwt,
+            AuthMethod::TlsClientAuth,
+            AuthMethod::SelfSignedTlsClientAuth,
+            AuthMethod::ClientSecretBasic,
+            AuthMethod::ClientSecretPost,
+            AuthMethod::ClientSecretJwt,
+        ]
+        .into_iter()
+        .filter(move |m| self.has(m.needs()))
     }
 }
 
@@ -520,10 +712,18 @@ fn is_loopback(url: &url::Url) -> bool {
 /// which may replace it).
 #[derive(Debug)]
 pub(crate) struct Config {
-    pub token_url: url::Url,
+    pub endpoint: Endpoint,
     pub client_id: String,
     pub secret: Option<SecretSource>,
-    pub auth_method: AuthMethod,
+    /// `None` only with an issuer: picked from the server's metadata at the first fetch.
+    pub auth_method: Option<AuthMethod>,
+    pub private_key: Option<PrivateKey>,
+    pub signing_alg: Option<SigningAlg>,
+    pub key_id: Option<String>,
+    pub assertion_audience: AssertionAudience,
+    pub assertion_lifetime: Duration,
+    pub client_cert: Option<ClientCert>,
+    pub dpop_key: Option<PrivateKey>,
     pub scopes: Vec<String>,
     pub audience: Option<String>,
     pub resources: Vec<String>,
@@ -538,10 +738,61 @@ pub(crate) struct Config {
     pub root_certs: Vec<ureq::tls::Certificate<'static>>,
     pub user_agent: String,
     pub background_refresh: bool,
+    pub allow_insecure_http: bool,
     pub cache_key: String,
 }
 
+/// Where the token endpoint comes from.
+#[derive(Debug, Clone)]
+pub(crate) enum Endpoint {
+    TokenUrl(url::Url),
+    Issuer(url::Url),
+}
+
+/// A TLS client certificate chain and key, ready for rustls. `Debug` shows only the leaf's
+/// SHA-256 fingerprint.
+#[derive(Clone)]
+pub(crate) struct ClientCert {
+    pub tls: ureq::tls::ClientCert,
+    pub fingerprint: String,
+}
+
+impl std::fmt::Debug for ClientCert {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ClientCert(sha256:{})", self.fingerprint)
+    }
+}
+
+impl ClientCert {
+    fn from_pem(chain_pem: &[u8], key_pem: &[u8]) -> Result<ClientCert, Error> {
+        const F: &str = "client_certificate";
+        let chain: Vec<_> = ureq::tls::parse_pem(chain_pem)
+            .filter_map(|item| match item {
+                Ok(ureq::tls::PemItem::Certificate(c)) => Some(c),
+                _ => None,
+            })
+            .collect();
+        let leaf = chain.first().ok_or_else(|| Error::config(F, "no CERTIFICATE block in the chain PEM"))?;
+        let fingerprint = hex(&Sha256::digest(leaf.der()));
+        let key = ureq::tls::PrivateKey::from_pem(key_pem)
+            .map_err(|_| Error::config(F, "no usable PRIVATE KEY block in the key PEM"))?;
+        Ok(ClientCert { tls: ureq::tls::ClientCert::new_with_certs(&chain, key), fingerprint })
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 impl Config {
+    pub fn credentials(&self) -> Credentials {
+        Credentials {
+            secret: self.secret.is_some(),
+            private_key: self.private_key.is_some(),
+            certificate: self.client_cert.is_some(),
+        }
+    }
+
     /// A digest of everything that changes which token the server issues: token URL, client id,
     /// auth method, the credential (hashed; for a re-read file, its path), sorted scopes,
     /// audience, resources and extra parameters. Hex SHA-256, safe to log.
@@ -554,9 +805,21 @@ impl Config {
                 h.update(part.as_bytes());
             }
         };
-        field("token_url", self.token_url.as_str());
+        match &self.endpoint {
+            Endpoint::TokenUrl(u) => field("token_url", u.as_str()),
+            Endpoint::Issuer(u) => field("issuer", u.as_str()),
+        }
         field("client_id", &self.client_id);
-        field("auth_method", self.auth_method.as_str());
+        field("auth_method", self.auth_method.map_or("auto", AuthMethod::as_str));
+        if let Some(key) = &self.private_key {
+            field("private_key", &key.jwk_thumbprint());
+        }
+        if let Some(cert) = &self.client_cert {
+            field("client_certificate", &cert.fingerprint);
+        }
+        if let Some(key) = &self.dpop_key {
+            field("dpop_jkt", &key.jwk_thumbprint());
+        }
         match &self.secret {
             Some(SecretSource::Value(s)) => field("secret", s.expose()),
             Some(SecretSource::File { path, .. }) => field("secret_file", &path.to_string_lossy()),
@@ -579,6 +842,6 @@ impl Config {
         for (k, v) in extras {
             field(k, v);
         }
-        h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+        hex(&h.finalize())
     }
 }

@@ -46,11 +46,7 @@ pub struct OAuthError {
 
 impl fmt::Display for OAuthError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "token endpoint returned OAuth error `{}` (HTTP {})",
-            self.error, self.http_status
-        )?;
+        write!(f, "token endpoint returned OAuth error `{}` (HTTP {})", self.error, self.http_status)?;
         if let Some(d) = &self.description {
             write!(f, ": {d}")?;
         }
@@ -68,18 +64,11 @@ pub enum Error {
 
     /// The request did not get an HTTP answer.
     #[error("{kind} error talking to the token endpoint: {message}")]
-    Transport {
-        kind: TransportKind,
-        message: String,
-    },
+    Transport { kind: TransportKind, message: String },
 
     /// A non-success HTTP status without an OAuth error body (e.g. an HTML page from a proxy).
     #[error("token endpoint answered HTTP {status}{}", snippet_suffix(.body_snippet))]
-    Http {
-        status: u16,
-        retry_after: Option<Duration>,
-        body_snippet: String,
-    },
+    Http { status: u16, retry_after: Option<Duration>, body_snippet: String },
 
     /// The server answered with an RFC 6749 §5.2 error.
     #[error("{0}")]
@@ -91,26 +80,16 @@ pub enum Error {
 }
 
 fn snippet_suffix(snippet: &str) -> String {
-    if snippet.is_empty() {
-        String::new()
-    } else {
-        format!(": {snippet}")
-    }
+    if snippet.is_empty() { String::new() } else { format!(": {snippet}") }
 }
 
 impl Error {
     pub(crate) fn config(field: &'static str, reason: impl Into<String>) -> Self {
-        Error::Config {
-            field,
-            reason: reason.into(),
-        }
+        Error::Config { field, reason: reason.into() }
     }
 
     pub(crate) fn timeout(message: impl Into<String>) -> Self {
-        Error::Transport {
-            kind: TransportKind::Timeout,
-            message: message.into(),
-        }
+        Error::Transport { kind: TransportKind::Timeout, message: message.into() }
     }
 
     /// The HTTP status the error came with, if any.
@@ -156,10 +135,8 @@ impl Error {
     pub(crate) fn is_credential_failure(&self) -> bool {
         match self {
             Error::OAuth(e) => {
-                matches!(
-                    e.error.as_str(),
-                    "invalid_client" | "unauthorized_client" | "invalid_scope"
-                ) || matches!(e.http_status, 401 | 403)
+                matches!(e.error.as_str(), "invalid_client" | "unauthorized_client" | "invalid_scope")
+                    || matches!(e.http_status, 401 | 403)
             }
             Error::Http { status, .. } => matches!(status, 401 | 403),
             _ => false,
@@ -178,11 +155,7 @@ pub(crate) fn redact(text: &str, secrets: &[&str], max: usize) -> String {
     for s in secrets.iter().filter(|s| s.len() >= 4) {
         out = out.replace(s, "[redacted]");
     }
-    let mut clipped: String = out
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .take(max)
-        .collect();
+    let mut clipped: String = out.chars().map(|c| if c.is_control() { ' ' } else { c }).take(max).collect();
     if out.chars().count() > max {
         clipped.push('…');
     }

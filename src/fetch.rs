@@ -1,17 +1,19 @@
 //! One token request: build it from the config, send it with ureq, parse the answer; and the
 //! retry loop around it. Nothing here knows about the cache or about callers.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use parking_lot::RwLock;
+use base64::engine::general_purpose::STANDARD as B64;
+use parking_lot::{Mutex, RwLock};
 use rand::Rng as _;
 use zeroize::Zeroizing;
 
 use crate::Error;
-use crate::config::{AuthMethod, Config};
+use crate::config::{AssertionAudience, AuthMethod, Config, Endpoint};
 use crate::error::TransportKind;
+use crate::jwt::{self, Signer, SigningAlg};
 use crate::metrics::Counters;
 use crate::response::{self, Answer, Parsed};
 use crate::secret::{Secret, SecretSource};
@@ -34,11 +36,27 @@ pub(crate) struct Fetcher {
     secret: RwLock<Option<SecretSource>>,
     /// The `scope` parameter, space-joined once.
     scope: Option<String>,
+    /// Token endpoint and auth method: from the config, or discovered at the first fetch.
+    resolved: OnceLock<Resolved>,
+    /// The latest `DPoP-Nonce` from the token endpoint (RFC 9449 §8), sent with later proofs.
+    dpop_nonce: Mutex<Option<String>>,
+}
+
+/// Where and how to ask for tokens.
+#[derive(Debug)]
+pub(crate) struct Resolved {
+    pub token_url: url::Url,
+    pub auth_method: AuthMethod,
+    /// The issuer identifier, when known (discovery).
+    pub issuer: Option<String>,
 }
 
 impl Fetcher {
     pub fn new(cfg: Arc<Config>) -> Result<Self, Error> {
         let mut tls = ureq::tls::TlsConfig::builder();
+        if let Some(cert) = &cfg.client_cert {
+            tls = tls.client_cert(Some(cert.tls.clone()));
+        }
         if !cfg.root_certs.is_empty() {
             let roots = webpki_root_certs::TLS_SERVER_ROOT_CERTS
                 .iter()
@@ -57,20 +75,43 @@ impl Fetcher {
             .into();
         let scope = (!cfg.scopes.is_empty()).then(|| cfg.scopes.join(" "));
         let secret = RwLock::new(cfg.secret.clone());
-        Ok(Fetcher {
-            cfg,
-            agent,
-            secret,
-            scope,
-        })
+        let resolved = OnceLock::new();
+        if let Endpoint::TokenUrl(url) = &cfg.endpoint {
+            let auth_method = cfg.auth_method.unwrap_or_else(|| cfg.credentials().default_method());
+            let _ = resolved.set(Resolved { token_url: url.clone(), auth_method, issuer: None });
+        }
+        Ok(Fetcher { cfg, agent, secret, scope, resolved, dpop_nonce: Mutex::new(None) })
+    }
+
+    /// The token endpoint and method, discovering them on first use when configured with an
+    /// issuer. Failed discovery is not remembered: the next fetch tries again.
+    fn resolved(&self, deadline: Instant) -> Result<&Resolved, Error> {
+        if let Some(r) = self.resolved.get() {
+            return Ok(r);
+        }
+        let Endpoint::Issuer(issuer) = &self.cfg.endpoint else {
+            unreachable!("a fixed token URL is resolved at construction")
+        };
+        let r = crate::discovery::discover(&self.agent, issuer, &self.cfg, deadline)?;
+        Ok(self.resolved.get_or_init(|| r))
+    }
+
+    /// An RFC 9449 proof for a request to a resource server, made with this client's DPoP key.
+    pub fn dpop_proof(
+        &self,
+        method: &str,
+        url: &str,
+        token: Option<&str>,
+        nonce: Option<&str>,
+    ) -> Result<String, Error> {
+        let key =
+            self.cfg.dpop_key.as_ref().ok_or_else(|| Error::config("dpop", "DPoP is not enabled on this client"))?;
+        Ok(jwt::dpop_proof(key, method, url, token, nonce)?.to_string())
     }
 
     pub fn set_secret(&self, secret: Secret) -> Result<(), Error> {
-        if self.cfg.auth_method == AuthMethod::None {
-            return Err(Error::config(
-                "client_secret",
-                "auth_method none takes no secret",
-            ));
+        if self.cfg.secret.is_none() {
+            return Err(Error::config("client_secret", "this client was built without a secret"));
         }
         if secret.expose().is_empty() {
             return Err(Error::config("client_secret", "empty"));
@@ -92,10 +133,7 @@ impl Fetcher {
                 return Err(err);
             }
             // Full jitter (AWS architecture blog): uniform in [0, min(cap, base·2^n)].
-            let ceiling = retry
-                .base_delay
-                .saturating_mul(1 << (attempt - 1).min(20))
-                .min(retry.max_delay);
+            let ceiling = retry.base_delay.saturating_mul(1 << (attempt - 1).min(20)).min(retry.max_delay);
             let jitter = rand::rng().random_range(Duration::ZERO..=ceiling);
             let delay = err.retry_after().map_or(jitter, |ra| ra.max(jitter));
             if Instant::now() + delay >= deadline {
@@ -107,15 +145,33 @@ impl Fetcher {
         }
     }
 
+    /// One token request; with DPoP, answers one `use_dpop_nonce` challenge by resending.
     fn attempt(&self, deadline: Instant) -> Result<Fetched, Error> {
-        let secret = self
-            .secret
-            .read()
-            .as_ref()
-            .map(SecretSource::current)
-            .transpose()?;
-        let cfg = &*self.cfg;
+        let resolved = self.resolved(deadline)?;
+        let secret = self.secret.read().as_ref().map(SecretSource::current).transpose()?;
+        let secret_text = secret.as_ref().map_or("", Secret::expose);
+        let mut nonce_retry = self.cfg.dpop_key.is_some();
+        loop {
+            let nonce_before = self.dpop_nonce.lock().clone();
+            match self.exchange(resolved, secret_text, nonce_before.as_deref(), deadline) {
+                Err(Error::OAuth(e))
+                    if nonce_retry && e.error == "use_dpop_nonce" && *self.dpop_nonce.lock() != nonce_before =>
+                {
+                    nonce_retry = false;
+                }
+                other => return other,
+            }
+        }
+    }
 
+    fn exchange(
+        &self,
+        resolved: &Resolved,
+        secret_text: &str,
+        dpop_nonce: Option<&str>,
+        deadline: Instant,
+    ) -> Result<Fetched, Error> {
+        let cfg = &*self.cfg;
         let mut body = Zeroizing::new(String::new());
         let mut form = form_urlencoded::Serializer::new(&mut *body);
         form.append_pair("grant_type", "client_credentials");
@@ -131,64 +187,61 @@ impl Fetcher {
         for (k, v) in &cfg.extra_params {
             form.append_pair(k, v);
         }
-        let secret_text = secret.as_ref().map_or("", Secret::expose);
         let basic = |id: &str, secret: &str| {
             let pair = Zeroizing::new(format!("{id}:{secret}"));
-            Zeroizing::new(format!(
-                "Basic {}",
-                base64::engine::general_purpose::STANDARD.encode(pair.as_bytes())
-            ))
+            Zeroizing::new(format!("Basic {}", B64.encode(pair.as_bytes())))
         };
-        let authorization = match cfg.auth_method {
+        let mut authorization = None;
+        match resolved.auth_method {
             AuthMethod::ClientSecretBasic => {
                 // RFC 6749 §2.3.1: form-encode id and secret before joining them.
-                let id = form_encode(&cfg.client_id);
-                Some(basic(&id, &form_encode(secret_text)))
+                authorization = Some(basic(&form_encode(&cfg.client_id), &form_encode(secret_text)));
             }
-            AuthMethod::ClientSecretBasicRaw => Some(basic(&cfg.client_id, secret_text)),
+            AuthMethod::ClientSecretBasicRaw => authorization = Some(basic(&cfg.client_id, secret_text)),
             AuthMethod::ClientSecretPost => {
                 form.append_pair("client_id", &cfg.client_id);
                 form.append_pair("client_secret", secret_text);
-                None
             }
-            AuthMethod::None => {
+            AuthMethod::ClientSecretJwt | AuthMethod::PrivateKeyJwt => {
+                let assertion = self.client_assertion(resolved, secret_text)?;
                 form.append_pair("client_id", &cfg.client_id);
-                None
+                form.append_pair("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer");
+                form.append_pair("client_assertion", &assertion);
             }
-        };
+            // The TLS layer carries the credential; the body names the client.
+            AuthMethod::TlsClientAuth | AuthMethod::SelfSignedTlsClientAuth | AuthMethod::None => {
+                form.append_pair("client_id", &cfg.client_id);
+            }
+        }
         form.finish();
 
         let remaining = deadline.saturating_duration_since(Instant::now());
         if remaining.is_zero() {
-            return Err(Error::timeout(
-                "call deadline passed before the request was sent",
-            ));
+            return Err(Error::timeout("call deadline passed before the request was sent"));
         }
         let mut request = self
             .agent
-            .post(cfg.token_url.as_str())
+            .post(resolved.token_url.as_str())
             .header("Accept", "application/json")
             .header("Content-Type", "application/x-www-form-urlencoded");
         if let Some(auth) = &authorization {
             request = request.header("Authorization", auth.as_str());
         }
-        let request = request
-            .config()
-            .timeout_global(Some(remaining.min(cfg.request_timeout)))
-            .build();
+        if let Some(key) = &cfg.dpop_key {
+            let proof = jwt::dpop_proof(key, "POST", resolved.token_url.as_str(), None, dpop_nonce)?;
+            request = request.header("DPoP", proof.as_str());
+        }
+        let request = request.config().timeout_global(Some(remaining.min(cfg.request_timeout))).build();
 
         let sent_at = Instant::now();
         let mut response = request.send(body.as_bytes()).map_err(transport_error)?;
         let status = response.status().as_u16();
-        let header = |name: &str| {
-            response
-                .headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string)
-        };
+        let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
         let content_type = header("content-type");
         let retry_after = header("retry-after");
+        if let Some(nonce) = header("dpop-nonce") {
+            *self.dpop_nonce.lock() = Some(nonce);
+        }
         if (300..400).contains(&status) {
             return Err(Error::Http {
                 status,
@@ -196,38 +249,46 @@ impl Fetcher {
                 body_snippet: "redirect refused: token requests are never redirected".into(),
             });
         }
-        let body = response
-            .body_mut()
-            .with_config()
-            .limit(MAX_BODY)
-            .read_to_vec()
-            .map_err(|e| match e {
-                ureq::Error::BodyExceedsLimit(_) => {
-                    Error::InvalidResponse("response body is larger than 1 MiB".into())
-                }
-                other => transport_error(other),
-            })?;
-        let body = Zeroizing::new(body);
+        let body = Zeroizing::new(read_body(&mut response)?);
 
         let encoded_secret = form_encode(secret_text);
         let mut redactions = vec![secret_text, encoded_secret.as_str()];
         if let Some(auth) = &authorization {
             redactions.push(auth.trim_start_matches("Basic "));
         }
-        let answer = Answer {
-            status,
-            content_type: content_type.as_deref(),
-            retry_after: retry_after.as_deref(),
-            body: &body,
-        };
-        let parsed = response::parse(
-            &answer,
-            self.scope.as_deref(),
-            cfg.default_lifetime,
-            &redactions,
-        )?;
+        let answer =
+            Answer { status, content_type: content_type.as_deref(), retry_after: retry_after.as_deref(), body: &body };
+        let parsed = response::parse(&answer, self.scope.as_deref(), cfg.default_lifetime, &redactions)?;
         Ok(Fetched { parsed, sent_at })
     }
+
+    /// A fresh RFC 7523 assertion for this request.
+    fn client_assertion(&self, resolved: &Resolved, secret_text: &str) -> Result<Zeroizing<String>, Error> {
+        let cfg = &*self.cfg;
+        let audience = match &cfg.assertion_audience {
+            AssertionAudience::TokenEndpoint => resolved.token_url.as_str(),
+            AssertionAudience::Issuer => resolved.issuer.as_deref().unwrap_or(resolved.token_url.as_str()),
+            AssertionAudience::Custom(aud) => aud.as_str(),
+        };
+        let (alg, signer) = match (resolved.auth_method, &cfg.private_key) {
+            (AuthMethod::PrivateKeyJwt, Some(key)) => {
+                (cfg.signing_alg.unwrap_or_else(|| key.default_alg()), Signer::Key(key))
+            }
+            (AuthMethod::PrivateKeyJwt, None) => {
+                return Err(Error::config("private_key", "missing (required by private_key_jwt)"));
+            }
+            _ => (SigningAlg::HS256, Signer::Secret(secret_text)),
+        };
+        jwt::client_assertion(&cfg.client_id, audience, cfg.assertion_lifetime, alg, cfg.key_id.as_deref(), signer)
+    }
+}
+
+/// Reads a response body up to [`MAX_BODY`].
+pub(crate) fn read_body(response: &mut ureq::http::Response<ureq::Body>) -> Result<Vec<u8>, Error> {
+    response.body_mut().with_config().limit(MAX_BODY).read_to_vec().map_err(|e| match e {
+        ureq::Error::BodyExceedsLimit(_) => Error::InvalidResponse("response body is larger than 1 MiB".into()),
+        other => transport_error(other),
+    })
 }
 
 fn form_encode(s: &str) -> Zeroizing<String> {
@@ -236,27 +297,22 @@ fn form_encode(s: &str) -> Zeroizing<String> {
 
 /// Maps ureq's errors onto our transport kinds. ureq's messages name hosts and causes, never
 /// request contents, so they are safe to keep.
-fn transport_error(e: ureq::Error) -> Error {
+pub(crate) fn transport_error(e: ureq::Error) -> Error {
     use std::io::ErrorKind as K;
     let kind = match &e {
         ureq::Error::Timeout(_) => TransportKind::Timeout,
         ureq::Error::HostNotFound | ureq::Error::ConnectionFailed => TransportKind::Connect,
         ureq::Error::Io(io) => match io.kind() {
-            K::ConnectionRefused
-            | K::AddrNotAvailable
-            | K::HostUnreachable
-            | K::NetworkUnreachable => TransportKind::Connect,
+            K::ConnectionRefused | K::AddrNotAvailable | K::HostUnreachable | K::NetworkUnreachable => {
+                TransportKind::Connect
+            }
             K::TimedOut | K::WouldBlock => TransportKind::Timeout,
             _ => TransportKind::Io,
         },
-        ureq::Error::Tls(_)
-        | ureq::Error::Rustls(_)
-        | ureq::Error::Pem(_)
-        | ureq::Error::TlsRequired => TransportKind::Tls,
+        ureq::Error::Tls(_) | ureq::Error::Rustls(_) | ureq::Error::Pem(_) | ureq::Error::TlsRequired => {
+            TransportKind::Tls
+        }
         _ => TransportKind::Io,
     };
-    Error::Transport {
-        kind,
-        message: e.to_string(),
-    }
+    Error::Transport { kind, message: e.to_string() }
 }

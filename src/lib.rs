@@ -19,8 +19,10 @@
 mod cache;
 mod client;
 mod config;
+mod discovery;
 mod error;
 mod fetch;
+mod jwt;
 mod metrics;
 mod response;
 mod secret;
@@ -29,8 +31,9 @@ mod token;
 pub mod ffi;
 
 pub use client::Client;
-pub use config::{AuthMethod, ClientBuilder, RefreshPolicy, RetryPolicy};
+pub use config::{AssertionAudience, AuthMethod, ClientBuilder, RefreshPolicy, RetryPolicy};
 pub use error::{Error, OAuthError, TransportKind};
+pub use jwt::{PrivateKey, SigningAlg};
 pub use metrics::Metrics;
 pub use secret::Secret;
 pub use token::Token;

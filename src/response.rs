@@ -63,20 +63,11 @@ pub(crate) fn parse(
                 answer.content_type.unwrap_or("none")
             )));
         }
-        return Err(Error::Http {
-            status,
-            retry_after,
-            body_snippet: snippet(answer.body, secrets),
-        });
+        return Err(Error::Http { status, retry_after, body_snippet: snippet(answer.body, secrets) });
     };
 
     if let Some(code) = fields.get("error").and_then(Value::as_str) {
-        let text = |k: &str, max| {
-            fields
-                .get(k)
-                .and_then(Value::as_str)
-                .map(|s| redact(s, secrets, max))
-        };
+        let text = |k: &str, max| fields.get(k).and_then(Value::as_str).map(|s| redact(s, secrets, max));
         return Err(Error::OAuth(Box::new(OAuthError {
             error: redact(code, secrets, 64),
             description: text("error_description", 300),
@@ -86,26 +77,19 @@ pub(crate) fn parse(
         })));
     }
     if !success {
-        return Err(Error::Http {
-            status,
-            retry_after,
-            body_snippet: snippet(answer.body, secrets),
-        });
+        return Err(Error::Http { status, retry_after, body_snippet: snippet(answer.body, secrets) });
     }
     parse_success(fields, requested_scope, default_lifetime)
 }
 
 fn decode_body(answer: &Answer<'_>) -> Option<Map<String, Value>> {
-    let is_form = answer.content_type.is_some_and(|ct| {
-        ct.trim_start()
-            .to_ascii_lowercase()
-            .starts_with("application/x-www-form-urlencoded")
-    });
+    let is_form = answer
+        .content_type
+        .is_some_and(|ct| ct.trim_start().to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"));
     if is_form {
         // Some older servers (GitHub's classic endpoint, early Facebook) answer in form encoding.
-        let map: Map<String, Value> = form_urlencoded::parse(answer.body)
-            .map(|(k, v)| (k.into_owned(), Value::String(v.into_owned())))
-            .collect();
+        let map: Map<String, Value> =
+            form_urlencoded::parse(answer.body).map(|(k, v)| (k.into_owned(), Value::String(v.into_owned()))).collect();
         return (!map.is_empty()).then_some(map);
     }
     match serde_json::from_slice::<Value>(answer.body) {
@@ -125,40 +109,29 @@ fn parse_success(
             return Err(Error::InvalidResponse("`access_token` is empty".into()));
         }
         Some(_) => {
-            return Err(Error::InvalidResponse(
-                "`access_token` is not a string".into(),
-            ));
+            return Err(Error::InvalidResponse("`access_token` is not a string".into()));
         }
         None => {
-            return Err(Error::InvalidResponse(
-                "no `access_token` in the response".into(),
-            ));
+            return Err(Error::InvalidResponse("no `access_token` in the response".into()));
         }
     };
     if access_token.chars().any(|c| c.is_control() || c == ' ') {
         // It goes into an HTTP header: refuse what would break or inject into it.
-        return Err(Error::InvalidResponse(
-            "`access_token` contains spaces or control characters".into(),
-        ));
+        return Err(Error::InvalidResponse("`access_token` contains spaces or control characters".into()));
     }
-    let access_token = NulText::new(&access_token)
-        .ok_or_else(|| Error::InvalidResponse("NUL in access_token".into()))?;
+    let access_token =
+        NulText::new(&access_token).ok_or_else(|| Error::InvalidResponse("NUL in access_token".into()))?;
 
     let token_type = match fields.remove("token_type") {
-        Some(Value::String(t))
-            if !t.is_empty() && !t.chars().any(|c| c.is_control() || c == ' ') =>
-        {
+        Some(Value::String(t)) if !t.is_empty() && !t.chars().any(|c| c.is_control() || c == ' ') => {
             normalize_token_type(&t)
         }
         Some(_) => {
-            return Err(Error::InvalidResponse(
-                "`token_type` is not a single word".into(),
-            ));
+            return Err(Error::InvalidResponse("`token_type` is not a single word".into()));
         }
         None => "Bearer".to_string(),
     };
-    let token_type = NulText::new(&token_type)
-        .ok_or_else(|| Error::InvalidResponse("NUL in token_type".into()))?;
+    let token_type = NulText::new(&token_type).ok_or_else(|| Error::InvalidResponse("NUL in token_type".into()))?;
 
     let lifetime = match fields.remove("expires_in").as_ref().and_then(seconds) {
         Some(secs) => lifetime_from_seconds(secs),
@@ -167,22 +140,12 @@ fn parse_success(
 
     // A missing, empty or unprintable scope means "as requested" (RFC 6749 §5.1).
     let scope = match fields.remove("scope") {
-        Some(Value::String(s)) if !s.trim().is_empty() && !s.chars().any(char::is_control) => {
-            Some(s)
-        }
-        _ => requested_scope
-            .filter(|s| !s.is_empty())
-            .map(str::to_string),
+        Some(Value::String(s)) if !s.trim().is_empty() && !s.chars().any(char::is_control) => Some(s),
+        _ => requested_scope.filter(|s| !s.is_empty()).map(str::to_string),
     };
     let scope = scope.as_deref().and_then(NulText::new);
 
-    Ok(Parsed {
-        access_token,
-        token_type,
-        scope,
-        lifetime,
-        extras: fields,
-    })
+    Ok(Parsed { access_token, token_type, scope, lifetime, extras: fields })
 }
 
 fn normalize_token_type(t: &str) -> String {
@@ -224,15 +187,10 @@ fn jwt_lifetime(token: &str) -> Option<Lifetime> {
     if parts.next().is_some() {
         return None;
     }
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload.trim_end_matches('='))
-        .ok()?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
     let claims: Value = serde_json::from_slice(&bytes).ok()?;
     let exp = claims.get("exp").and_then(seconds)?;
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .ok()?
-        .as_secs_f64();
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).ok()?.as_secs_f64();
     Some(lifetime_from_seconds(exp - now))
 }
 
@@ -243,10 +201,7 @@ pub(crate) fn parse_retry_after(value: &str) -> Option<Duration> {
         return Some(Duration::from_secs(secs));
     }
     let when = httpdate::parse_http_date(value).ok()?;
-    Some(
-        when.duration_since(SystemTime::now())
-            .unwrap_or(Duration::ZERO),
-    )
+    Some(when.duration_since(SystemTime::now()).unwrap_or(Duration::ZERO))
 }
 
 /// A short, single-line, redacted excerpt of an error body for the error message. A body that
@@ -265,12 +220,8 @@ mod tests {
     use super::*;
 
     fn ok(body: &str) -> Result<Parsed, Error> {
-        let a = Answer {
-            status: 200,
-            content_type: Some("application/json"),
-            retry_after: None,
-            body: body.as_bytes(),
-        };
+        let a =
+            Answer { status: 200, content_type: Some("application/json"), retry_after: None, body: body.as_bytes() };
         parse(&a, Some("read"), Duration::from_secs(300), &["s3cret"])
     }
 
@@ -283,101 +234,40 @@ mod tests {
 
     #[test]
     fn expires_in_integer_string_float() {
-        assert_eq!(
-            secs(&ok(r#"{"access_token":"a","expires_in":3600}"#).unwrap()),
-            3600
-        );
-        assert_eq!(
-            secs(&ok(r#"{"access_token":"a","expires_in":"3600"}"#).unwrap()),
-            3600
-        );
-        assert_eq!(
-            secs(&ok(r#"{"access_token":"a","expires_in":" 60 "}"#).unwrap()),
-            60
-        );
-        assert_eq!(
-            secs(&ok(r#"{"access_token":"a","expires_in":59.9}"#).unwrap()),
-            59
-        );
+        assert_eq!(secs(&ok(r#"{"access_token":"a","expires_in":3600}"#).unwrap()), 3600);
+        assert_eq!(secs(&ok(r#"{"access_token":"a","expires_in":"3600"}"#).unwrap()), 3600);
+        assert_eq!(secs(&ok(r#"{"access_token":"a","expires_in":" 60 "}"#).unwrap()), 60);
+        assert_eq!(secs(&ok(r#"{"access_token":"a","expires_in":59.9}"#).unwrap()), 59);
     }
 
     #[test]
     fn expires_in_missing_uses_default_or_jwt_exp() {
         assert_eq!(secs(&ok(r#"{"access_token":"a"}"#).unwrap()), 300);
-        assert_eq!(
-            secs(&ok(r#"{"access_token":"a","expires_in":"soon"}"#).unwrap()),
-            300
-        );
-        let exp = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_secs()
-            + 1000;
+        assert_eq!(secs(&ok(r#"{"access_token":"a","expires_in":"soon"}"#).unwrap()), 300);
+        let exp = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() + 1000;
         let b64 = |s: String| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
-        let jwt = format!(
-            "{}.{}.sig",
-            b64(r#"{"alg":"none"}"#.into()),
-            b64(format!(r#"{{"exp":{exp}}}"#))
-        );
+        let jwt = format!("{}.{}.sig", b64(r#"{"alg":"none"}"#.into()), b64(format!(r#"{{"exp":{exp}}}"#)));
         let got = secs(&ok(&format!(r#"{{"access_token":"{jwt}"}}"#)).unwrap());
         assert!((990..=1000).contains(&got), "{got}");
     }
 
     #[test]
     fn expires_in_zero_negative_huge() {
+        assert_eq!(ok(r#"{"access_token":"a","expires_in":0}"#).unwrap().lifetime, Lifetime::SingleUse);
+        assert_eq!(ok(r#"{"access_token":"a","expires_in":-5}"#).unwrap().lifetime, Lifetime::SingleUse);
+        assert_eq!(ok(r#"{"access_token":"a","expires_in":1e300}"#).unwrap().lifetime, Lifetime::For(MAX_LIFETIME));
         assert_eq!(
-            ok(r#"{"access_token":"a","expires_in":0}"#)
-                .unwrap()
-                .lifetime,
-            Lifetime::SingleUse
-        );
-        assert_eq!(
-            ok(r#"{"access_token":"a","expires_in":-5}"#)
-                .unwrap()
-                .lifetime,
-            Lifetime::SingleUse
-        );
-        assert_eq!(
-            ok(r#"{"access_token":"a","expires_in":1e300}"#)
-                .unwrap()
-                .lifetime,
-            Lifetime::For(MAX_LIFETIME)
-        );
-        assert_eq!(
-            ok(r#"{"access_token":"a","expires_in":18446744073709551615}"#)
-                .unwrap()
-                .lifetime,
+            ok(r#"{"access_token":"a","expires_in":18446744073709551615}"#).unwrap().lifetime,
             Lifetime::For(MAX_LIFETIME)
         );
     }
 
     #[test]
     fn token_type_any_case_and_missing() {
-        assert_eq!(
-            ok(r#"{"access_token":"a","token_type":"bearer"}"#)
-                .unwrap()
-                .token_type
-                .as_str(),
-            "Bearer"
-        );
-        assert_eq!(
-            ok(r#"{"access_token":"a","token_type":"BEARER"}"#)
-                .unwrap()
-                .token_type
-                .as_str(),
-            "Bearer"
-        );
-        assert_eq!(
-            ok(r#"{"access_token":"a"}"#).unwrap().token_type.as_str(),
-            "Bearer"
-        );
-        assert_eq!(
-            ok(r#"{"access_token":"a","token_type":"dpop"}"#)
-                .unwrap()
-                .token_type
-                .as_str(),
-            "DPoP"
-        );
+        assert_eq!(ok(r#"{"access_token":"a","token_type":"bearer"}"#).unwrap().token_type.as_str(), "Bearer");
+        assert_eq!(ok(r#"{"access_token":"a","token_type":"BEARER"}"#).unwrap().token_type.as_str(), "Bearer");
+        assert_eq!(ok(r#"{"access_token":"a"}"#).unwrap().token_type.as_str(), "Bearer");
+        assert_eq!(ok(r#"{"access_token":"a","token_type":"dpop"}"#).unwrap().token_type.as_str(), "DPoP");
     }
 
     #[test]
@@ -385,54 +275,26 @@ mod tests {
         let p = ok(r#"{"access_token":"a","scope":"read write","ext":1}"#).unwrap();
         assert_eq!(p.scope.as_ref().map(NulText::as_str), Some("read write"));
         assert_eq!(p.extras.get("ext"), Some(&Value::from(1)));
-        assert_eq!(
-            ok(r#"{"access_token":"a"}"#)
-                .unwrap()
-                .scope
-                .as_ref()
-                .map(NulText::as_str),
-            Some("read")
-        );
+        assert_eq!(ok(r#"{"access_token":"a"}"#).unwrap().scope.as_ref().map(NulText::as_str), Some("read"));
     }
 
     #[test]
     fn access_token_strictness() {
-        assert!(matches!(
-            ok(r#"{"token_type":"Bearer"}"#),
-            Err(Error::InvalidResponse(_))
-        ));
-        assert!(matches!(
-            ok(r#"{"access_token":""}"#),
-            Err(Error::InvalidResponse(_))
-        ));
-        assert!(matches!(
-            ok(r#"{"access_token":42}"#),
-            Err(Error::InvalidResponse(_))
-        ));
-        assert!(matches!(
-            ok("{\"access_token\":\"a\\r\\nX: y\"}"),
-            Err(Error::InvalidResponse(_))
-        ));
-        assert!(matches!(
-            ok(r#"{"access_token":"a""#),
-            Err(Error::InvalidResponse(_))
-        ));
+        assert!(matches!(ok(r#"{"token_type":"Bearer"}"#), Err(Error::InvalidResponse(_))));
+        assert!(matches!(ok(r#"{"access_token":""}"#), Err(Error::InvalidResponse(_))));
+        assert!(matches!(ok(r#"{"access_token":42}"#), Err(Error::InvalidResponse(_))));
+        assert!(matches!(ok("{\"access_token\":\"a\\r\\nX: y\"}"), Err(Error::InvalidResponse(_))));
+        assert!(matches!(ok(r#"{"access_token":"a""#), Err(Error::InvalidResponse(_))));
         assert!(matches!(ok("[1]"), Err(Error::InvalidResponse(_))));
     }
 
     #[test]
     fn oauth_error_on_200_and_4xx_redacted() {
-        let e = ok(r#"{"error":"invalid_client","error_description":"bad secret s3cret"}"#)
-            .unwrap_err();
+        let e = ok(r#"{"error":"invalid_client","error_description":"bad secret s3cret"}"#).unwrap_err();
         let o = e.oauth().unwrap();
         assert_eq!((o.error.as_str(), o.http_status), ("invalid_client", 200));
         assert_eq!(o.description.as_deref(), Some("bad secret [redacted]"));
-        let a = Answer {
-            status: 429,
-            content_type: None,
-            retry_after: Some("7"),
-            body: br#"{"error":"slow_down"}"#,
-        };
+        let a = Answer { status: 429, content_type: None, retry_after: Some("7"), body: br#"{"error":"slow_down"}"# };
         let e = parse(&a, None, Duration::from_secs(1), &[]).unwrap_err();
         assert_eq!(e.retry_after(), Some(Duration::from_secs(7)));
         assert!(e.is_retryable());
@@ -440,25 +302,10 @@ mod tests {
 
     #[test]
     fn html_error_page_gives_short_snippet() {
-        let body = format!(
-            "<html>\n<body>502 Bad Gateway s3cret {}</body></html>",
-            "x".repeat(500)
-        );
-        let a = Answer {
-            status: 502,
-            content_type: Some("text/html"),
-            retry_after: None,
-            body: body.as_bytes(),
-        };
+        let body = format!("<html>\n<body>502 Bad Gateway s3cret {}</body></html>", "x".repeat(500));
+        let a = Answer { status: 502, content_type: Some("text/html"), retry_after: None, body: body.as_bytes() };
         let e = parse(&a, None, Duration::from_secs(1), &["s3cret"]).unwrap_err();
-        let Error::Http {
-            status: 502,
-            body_snippet,
-            ..
-        } = &e
-        else {
-            panic!("{e:?}")
-        };
+        let Error::Http { status: 502, body_snippet, .. } = &e else { panic!("{e:?}") };
         assert!(body_snippet.starts_with("<html> <body>502 Bad Gateway [redacted]"));
         assert!(body_snippet.chars().count() <= SNIPPET_CHARS + 1);
     }
@@ -472,10 +319,7 @@ mod tests {
             body: b"access_token=abc&token_type=bearer&expires_in=120",
         };
         let p = parse(&a, None, Duration::from_secs(1), &[]).unwrap();
-        assert_eq!(
-            (p.access_token.as_str(), p.token_type.as_str(), secs(&p)),
-            ("abc", "Bearer", 120)
-        );
+        assert_eq!((p.access_token.as_str(), p.token_type.as_str(), secs(&p)), ("abc", "Bearer", 120));
     }
 
     #[test]
@@ -483,14 +327,8 @@ mod tests {
         assert_eq!(parse_retry_after("3"), Some(Duration::from_secs(3)));
         let later = SystemTime::now() + Duration::from_secs(30);
         let d = parse_retry_after(&httpdate::fmt_http_date(later)).unwrap();
-        assert!(
-            d <= Duration::from_secs(30) && d >= Duration::from_secs(28),
-            "{d:?}"
-        );
-        assert_eq!(
-            parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"),
-            Some(Duration::ZERO)
-        );
+        assert!(d <= Duration::from_secs(30) && d >= Duration::from_secs(28), "{d:?}");
+        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), Some(Duration::ZERO));
         assert_eq!(parse_retry_after("soon"), None);
     }
 }

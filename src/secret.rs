@@ -25,14 +25,10 @@ impl Secret {
     pub fn from_env(var: &str) -> Result<Self, Error> {
         match std::env::var(var) {
             Ok(v) if !v.is_empty() => Ok(Secret::new(v)),
-            Ok(_) => Err(Error::config(
-                "client_secret",
-                format!("environment variable {var} is empty"),
-            )),
-            Err(_) => Err(Error::config(
-                "client_secret",
-                format!("environment variable {var} is not set or not valid UTF-8"),
-            )),
+            Ok(_) => Err(Error::config("client_secret", format!("environment variable {var} is empty"))),
+            Err(_) => {
+                Err(Error::config("client_secret", format!("environment variable {var} is not set or not valid UTF-8")))
+            }
         }
     }
 
@@ -41,10 +37,7 @@ impl Secret {
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self, Error> {
         let path = path.as_ref();
         let mut text = Zeroizing::new(std::fs::read_to_string(path).map_err(|e| {
-            Error::config(
-                "client_secret",
-                format!("cannot read secret file {}: {}", path.display(), e.kind()),
-            )
+            Error::config("client_secret", format!("cannot read secret file {}: {}", path.display(), e.kind()))
         })?);
         if text.ends_with('\n') {
             text.pop();
@@ -53,10 +46,7 @@ impl Secret {
             }
         }
         if text.is_empty() {
-            return Err(Error::config(
-                "client_secret",
-                format!("secret file {} is empty", path.display()),
-            ));
+            return Err(Error::config("client_secret", format!("secret file {} is empty", path.display())));
         }
         Ok(Secret(text))
     }
@@ -96,11 +86,7 @@ impl From<&str> for Secret {
 #[derive(Clone, Debug)]
 pub(crate) enum SecretSource {
     Value(Secret),
-    File {
-        path: PathBuf,
-        reread: bool,
-        last: Secret,
-    },
+    File { path: PathBuf, reread: bool, last: Secret },
 }
 
 impl SecretSource {
@@ -108,9 +94,7 @@ impl SecretSource {
     pub(crate) fn current(&self) -> Result<Secret, Error> {
         match self {
             SecretSource::Value(s) => Ok(s.clone()),
-            SecretSource::File {
-                path, reread: true, ..
-            } => Secret::from_file(path),
+            SecretSource::File { path, reread: true, .. } => Secret::from_file(path),
             SecretSource::File { last, .. } => Ok(last.clone()),
         }
     }

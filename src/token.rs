@@ -77,9 +77,7 @@ impl Token {
 
     /// Time left before the token expires (zero once expired or for a single-use token).
     pub fn expires_in(&self) -> Duration {
-        self.0.expires_at.map_or(Duration::ZERO, |t| {
-            t.saturating_duration_since(Instant::now())
-        })
+        self.0.expires_at.map_or(Duration::ZERO, |t| t.saturating_duration_since(Instant::now()))
     }
 
     /// Monotonic expiry instant (`None` for a single-use token).
@@ -145,8 +143,7 @@ impl Token {
             crate::response::Lifetime::SingleUse => None,
         };
         let now = Instant::now();
-        let expires_at_wall =
-            expires_at.map(|t| SystemTime::now() + t.saturating_duration_since(now));
+        let expires_at_wall = expires_at.map(|t| SystemTime::now() + t.saturating_duration_since(now));
         Token(Arc::new(TokenInner {
             access_token: parsed.access_token,
             token_type: parsed.token_type,

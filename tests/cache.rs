@@ -24,10 +24,7 @@ fn together<T: Send + 'static>(n: usize, f: impl Fn() -> T + Send + Sync + 'stat
             })
         })
         .collect();
-    handles
-        .into_iter()
-        .map(|h| h.join().expect("thread panicked"))
-        .collect()
+    handles.into_iter().map(|h| h.join().expect("thread panicked")).collect()
 }
 
 /// Polls `cond` every 10 ms for at most `limit`.
@@ -49,22 +46,13 @@ fn cold_cache_64_threads_one_request() {
     server.fault(json!({"latency_ms": 300}));
     let c = client(&server, |b| b);
     let c2 = c.clone();
-    let tokens = together(64, move || {
-        c2.token().expect("token").access_token().to_string()
-    });
-    assert!(
-        tokens.iter().all(|t| t == &tokens[0]),
-        "every caller got the same token"
-    );
+    let tokens = together(64, move || c2.token().expect("token").access_token().to_string());
+    assert!(tokens.iter().all(|t| t == &tokens[0]), "every caller got the same token");
     assert_eq!(server.token_requests(), 1);
     let m = c.metrics();
     assert_eq!((m.fetches, m.misses), (1, 64));
     assert_eq!(m.coalesced_waiters, 63);
-    eprintln!(
-        "cold stampede: 64 callers -> {} request(s), {} coalesced",
-        server.token_requests(),
-        m.coalesced_waiters
-    );
+    eprintln!("cold stampede: 64 callers -> {} request(s), {} coalesced", server.token_requests(), m.coalesced_waiters);
 }
 
 #[test]
@@ -72,121 +60,61 @@ fn cold_cache_error_reaches_every_waiter_from_one_request() {
     let server = DevServer::start();
     server.fault(json!({"latency_ms": 300, "status": 400, "error": "invalid_request"}));
     let c = client(&server, |b| b);
-    let errors = together(16, move || {
-        c.token().unwrap_err().oauth().map(|o| o.error.clone())
-    });
-    assert!(
-        errors
-            .iter()
-            .all(|e| e.as_deref() == Some("invalid_request"))
-    );
+    let errors = together(16, move || c.token().unwrap_err().oauth().map(|o| o.error.clone()));
+    assert!(errors.iter().all(|e| e.as_deref() == Some("invalid_request")));
     assert_eq!(server.token_requests(), 1);
 }
 
 /// A client whose tokens enter the refresh window after 1 s of their 3 s life, without jitter.
 fn refreshing_client(server: &DevServer) -> Client {
     client(server, |b| {
-        b.refresh_policy(RefreshPolicy {
-            ratio: 0.5,
-            min_window: Duration::from_millis(100),
-            jitter: 0.0,
-        })
+        b.refresh_policy(RefreshPolicy { ratio: 0.5, min_window: Duration::from_millis(100), jitter: 0.0 })
     })
 }
 
 #[test]
 fn refresh_ahead_serves_the_old_token_while_the_refresh_is_in_flight() {
-    let server = DevServer::with_args(&[
-        "--client",
-        common::CLIENT_ID,
-        "--secret",
-        common::SECRET,
-        "--lifetime",
-        "4",
-    ]);
+    let server = DevServer::with_args(&["--client", common::CLIENT_ID, "--secret", common::SECRET, "--lifetime", "4"]);
     let c = refreshing_client(&server);
     let first = c.token().unwrap().access_token().to_string();
     // Enter the refresh window (the last 2 s of 4), then make the refresh take 2 s.
     thread::sleep(Duration::from_millis(2100));
     server.fault(json!({"latency_ms": 2000}));
     let c2 = c.clone();
-    let got = together(64, move || {
-        c2.token()
-            .expect("valid token during refresh")
-            .access_token()
-            .to_string()
-    });
+    let got = together(64, move || c2.token().expect("valid token during refresh").access_token().to_string());
     // The refresh request is still in flight at the server when every caller has its answer.
-    assert_eq!(
-        server.in_flight(),
-        1,
-        "one refresh request in flight while callers were served"
-    );
-    assert!(
-        got.iter().all(|t| t == &first),
-        "every caller in the window got the old, still-valid token"
-    );
+    assert_eq!(server.in_flight(), 1, "one refresh request in flight while callers were served");
+    assert!(got.iter().all(|t| t == &first), "every caller in the window got the old, still-valid token");
     assert!(wait_for(Duration::from_secs(5), || server.in_flight() == 0));
     assert!(
-        wait_for(Duration::from_secs(1), || c.token().unwrap().access_token()
-            != first),
+        wait_for(Duration::from_secs(1), || c.token().unwrap().access_token() != first),
         "refreshed token installed"
     );
-    assert_eq!(
-        server.token_requests(),
-        2,
-        "initial fetch + exactly one refresh for 64 callers"
-    );
+    assert_eq!(server.token_requests(), 2, "initial fetch + exactly one refresh for 64 callers");
 }
 
 #[test]
 fn short_lived_token_is_refreshed_before_expiry_and_never_served_expired() {
-    let server = DevServer::with_args(&[
-        "--client",
-        common::CLIENT_ID,
-        "--secret",
-        common::SECRET,
-        "--lifetime",
-        "2",
-    ]);
+    let server = DevServer::with_args(&["--client", common::CLIENT_ID, "--secret", common::SECRET, "--lifetime", "2"]);
     let c = client(&server, |b| b); // default policy: window capped at half of 2 s
     let mut seen = Vec::new();
     let end = Instant::now() + Duration::from_millis(4500);
     while Instant::now() < end {
         let t = c.token().unwrap();
         assert!(!t.is_expired(), "an expired token was served");
-        assert_eq!(
-            server.resource_status(&t.authorization_header()),
-            200,
-            "the server still accepts it"
-        );
+        assert_eq!(server.resource_status(&t.authorization_header()), 200, "the server still accepts it");
         if seen.last() != Some(&t.access_token().to_string()) {
             seen.push(t.access_token().to_string());
         }
         thread::sleep(Duration::from_millis(50));
     }
-    assert!(
-        seen.len() >= 3,
-        "refreshed at least twice in 4.5 s: {} distinct tokens",
-        seen.len()
-    );
-    assert_eq!(
-        c.metrics().misses,
-        1,
-        "only the very first call had to wait"
-    );
+    assert!(seen.len() >= 3, "refreshed at least twice in 4.5 s: {} distinct tokens", seen.len());
+    assert_eq!(c.metrics().misses, 1, "only the very first call had to wait");
 }
 
 #[test]
 fn failed_refresh_keeps_the_valid_token_then_errors_once_expired() {
-    let server = DevServer::with_args(&[
-        "--client",
-        common::CLIENT_ID,
-        "--secret",
-        common::SECRET,
-        "--lifetime",
-        "2",
-    ]);
+    let server = DevServer::with_args(&["--client", common::CLIENT_ID, "--secret", common::SECRET, "--lifetime", "2"]);
     let c = refreshing_client(&server);
     let first = c.token().unwrap();
     server.fault(json!({"status": 503, "count": 0}));
@@ -197,10 +125,7 @@ fn failed_refresh_keeps_the_valid_token_then_errors_once_expired() {
         assert_eq!(t.access_token(), first.access_token());
         thread::sleep(Duration::from_millis(20));
     }
-    assert!(
-        wait_for(Duration::from_secs(2), || c.metrics().fetch_failures >= 1),
-        "the refresh was attempted"
-    );
+    assert!(wait_for(Duration::from_secs(2), || c.metrics().fetch_failures >= 1), "the refresh was attempted");
     assert!(c.metrics().stale_served >= 1);
     // After expiry: an error, never the expired token.
     thread::sleep(first.expires_in() + Duration::from_millis(50));
@@ -247,16 +172,10 @@ fn secret_rotation_on_a_live_client() {
         .build()
         .unwrap();
     assert!(c.token().is_err());
-    c.set_client_secret(cctoken::Secret::new("new-secret"))
-        .unwrap();
+    c.set_client_secret(cctoken::Secret::new("new-secret")).unwrap();
     let t = c.token().expect("the new secret is used by the next fetch");
-    c.set_client_secret(cctoken::Secret::new("old-secret"))
-        .unwrap();
-    assert_eq!(
-        c.token().unwrap().access_token(),
-        t.access_token(),
-        "the cached token stays"
-    );
+    c.set_client_secret(cctoken::Secret::new("old-secret")).unwrap();
+    assert_eq!(c.token().unwrap().access_token(), t.access_token(), "the cached token stays");
 }
 
 #[test]
@@ -273,10 +192,7 @@ fn secret_file_is_reread_at_each_fetch() {
         .failure_cooldown(Duration::ZERO)
         .build()
         .unwrap();
-    assert!(
-        c.token().is_err(),
-        "the server only knows the rotated secret"
-    );
+    assert!(c.token().is_err(), "the server only knows the rotated secret");
     std::fs::write(&path, "second\n").unwrap();
     c.token().expect("the rotated file is picked up");
     std::fs::remove_dir_all(&dir).unwrap();
@@ -284,20 +200,10 @@ fn secret_file_is_reread_at_each_fetch() {
 
 #[test]
 fn background_refresher_keeps_the_token_fresh_without_callers() {
-    let server = DevServer::with_args(&[
-        "--client",
-        common::CLIENT_ID,
-        "--secret",
-        common::SECRET,
-        "--lifetime",
-        "2",
-    ]);
+    let server = DevServer::with_args(&["--client", common::CLIENT_ID, "--secret", common::SECRET, "--lifetime", "2"]);
     let c = client(&server, |b| b.background_refresh(true));
     let first = c.token().unwrap();
-    assert!(
-        wait_for(Duration::from_secs(3), || server.token_requests() >= 2),
-        "refreshed with nobody asking"
-    );
+    assert!(wait_for(Duration::from_secs(3), || server.token_requests() >= 2), "refreshed with nobody asking");
     let next = c.token().unwrap();
     assert_ne!(next.access_token(), first.access_token());
     assert_eq!(c.metrics().misses, 1);
@@ -320,18 +226,6 @@ fn waiters_honour_their_own_timeout() {
     };
     assert!(wait_for(Duration::from_secs(2), || server.in_flight() == 1));
     let e = c.token_timeout(Duration::from_millis(100)).unwrap_err();
-    assert!(
-        matches!(
-            e,
-            cctoken::Error::Transport {
-                kind: cctoken::TransportKind::Timeout,
-                ..
-            }
-        ),
-        "{e}"
-    );
-    leader
-        .join()
-        .unwrap()
-        .expect("the leader still gets its token");
+    assert!(matches!(e, cctoken::Error::Transport { kind: cctoken::TransportKind::Timeout, .. }), "{e}");
+    leader.join().unwrap().expect("the leader still gets its token");
 }

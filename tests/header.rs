@@ -11,10 +11,7 @@ fn committed_header_matches_generated() {
         return;
     }
     let committed = std::fs::read_to_string(COMMITTED).expect("include/cctoken.h exists");
-    assert!(
-        committed == GENERATED,
-        "include/cctoken.h is stale: run `make header` and commit it"
-    );
+    assert!(committed == GENERATED, "include/cctoken.h is stale: run `make header` and commit it");
 }
 
 #[test]
@@ -33,8 +30,5 @@ fn version_macros_match_cargo_toml() {
     assert_eq!(define("CCT_VERSION_PATCH"), env!("CARGO_PKG_VERSION_PATCH"));
     let v = unsafe { std::ffi::CStr::from_ptr(cctoken::ffi::cct_version()) };
     assert_eq!(v.to_str().unwrap(), env!("CARGO_PKG_VERSION"));
-    assert_eq!(
-        cctoken::ffi::cct_abi_version(),
-        define("CCT_ABI_VERSION").parse::<u32>().unwrap()
-    );
+    assert_eq!(cctoken::ffi::cct_abi_version(), define("CCT_ABI_VERSION").parse::<u32>().unwrap());
 }

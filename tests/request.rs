@@ -12,9 +12,7 @@ use serde_json::json;
 fn basic_auth_form_encodes_id_and_secret() {
     let server = DevServer::start();
     let c = client(&server, |b| b);
-    let token = c
-        .token()
-        .expect("token with a secret full of reserved characters");
+    let token = c.token().expect("token with a secret full of reserved characters");
     let last = server.last_request();
     assert_eq!(last["auth_method"], "basic");
     assert_eq!(last["basic_form_ok"], true);
@@ -32,11 +30,7 @@ fn basic_raw_for_servers_that_do_not_decode() {
     // The strict encoding fails against a raw server: the secret's `+`, `%`, `/` differ...
     let strict = client(&server, |b| b.failure_cooldown(Duration::ZERO));
     let err = strict.token().unwrap_err();
-    assert_eq!(
-        err.oauth().map(|o| o.error.as_str()),
-        Some("invalid_client"),
-        "{err}"
-    );
+    assert_eq!(err.oauth().map(|o| o.error.as_str()), Some("invalid_client"), "{err}");
     // ...and the raw option works.
     let raw = client(&server, |b| b.auth_method(AuthMethod::ClientSecretBasicRaw));
     raw.token().expect("raw basic");
@@ -57,16 +51,10 @@ fn client_secret_post_and_none() {
         "--auth",
         "none",
     ]);
-    let post = client(&server, |b| {
-        b.auth_method(AuthMethod::ClientSecretPost)
-            .scopes(Vec::<String>::new())
-    });
+    let post = client(&server, |b| b.auth_method(AuthMethod::ClientSecretPost).scopes(Vec::<String>::new()));
     post.token().expect("post");
     let last = server.last_request();
-    assert_eq!(
-        (last["auth_method"].as_str(), last["client_id"].as_str()),
-        (Some("post"), Some(CLIENT_ID))
-    );
+    assert_eq!((last["auth_method"].as_str(), last["client_id"].as_str()), (Some("post"), Some(CLIENT_ID)));
     assert_eq!(last["params"]["client_secret"], "[present]");
 
     let public = cctoken::Client::builder()
@@ -94,15 +82,9 @@ fn scopes_audience_resources_and_extras_reach_the_server() {
     let p = &server.last_request()["params"];
     assert_eq!(p["scope"], json!(["write read"]));
     assert_eq!(p["audience"], json!(["https://api.example.com"]));
-    assert_eq!(
-        p["resource"],
-        json!(["https://api.example.com/a", "https://api.example.com/b"])
-    );
+    assert_eq!(p["resource"], json!(["https://api.example.com/a", "https://api.example.com/b"]));
     assert_eq!(p["tenant"], json!(["t1"]));
-    assert_eq!(
-        server.last_request()["headers"]["user-agent"],
-        "cctoken-test/1"
-    );
+    assert_eq!(server.last_request()["headers"]["user-agent"], "cctoken-test/1");
     let intro = server.introspect(token.access_token());
     assert_eq!(intro["active"], true);
     assert_eq!(intro["client_id"], CLIENT_ID);
@@ -112,13 +94,7 @@ fn scopes_audience_resources_and_extras_reach_the_server() {
 fn with_fault(fault: serde_json::Value) -> Result<cctoken::Token, Error> {
     let server = DevServer::start();
     server.fault(fault);
-    client(&server, |b| {
-        b.retry_policy(cctoken::RetryPolicy {
-            max_attempts: 1,
-            ..Default::default()
-        })
-    })
-    .token()
+    client(&server, |b| b.retry_policy(cctoken::RetryPolicy { max_attempts: 1, ..Default::default() })).token()
 }
 
 #[test]
@@ -126,33 +102,23 @@ fn lenient_success_shapes() {
     let t = with_fault(json!({"expires_in": "3600"})).unwrap();
     assert!(t.expires_in() > Duration::from_secs(3590));
     let t = with_fault(json!({"expires_in": 120.7})).unwrap();
-    assert!(
-        t.expires_in() > Duration::from_secs(110) && t.expires_in() <= Duration::from_secs(121)
-    );
+    assert!(t.expires_in() > Duration::from_secs(110) && t.expires_in() <= Duration::from_secs(121));
     let t = with_fault(json!({"omit_expires_in": true})).unwrap();
     assert!(
         t.expires_in() > Duration::from_secs(290) && t.expires_in() <= Duration::from_secs(300),
         "default lifetime"
     );
     let t = with_fault(json!({"omit_expires_in": true, "access_token_format": "jwt"})).unwrap();
-    assert!(
-        t.expires_in() > Duration::from_secs(3500),
-        "JWT exp used: {:?}",
-        t.expires_in()
-    );
+    assert!(t.expires_in() > Duration::from_secs(3500), "JWT exp used: {:?}", t.expires_in());
     let t = with_fault(json!({"token_type": "bearer", "omit_scope": true})).unwrap();
     assert_eq!((t.token_type(), t.scope()), ("Bearer", Some("read")));
-    let t =
-        with_fault(json!({"omit_token_type": true, "extra": {"ext_expires_in": 7200}})).unwrap();
+    let t = with_fault(json!({"omit_token_type": true, "extra": {"ext_expires_in": 7200}})).unwrap();
     assert_eq!(t.token_type(), "Bearer");
     assert_eq!(t.extras()["ext_expires_in"], 7200);
     let t = with_fault(json!({"body": "form"})).unwrap();
     assert!(!t.access_token().is_empty());
     let t = with_fault(json!({"expires_in": 1e30})).unwrap();
-    assert!(
-        t.expires_in() <= Duration::from_secs(366 * 86400),
-        "clamped"
-    );
+    assert!(t.expires_in() <= Duration::from_secs(366 * 86400), "clamped");
 }
 
 #[test]
@@ -170,40 +136,19 @@ fn zero_or_negative_lifetime_is_used_once_never_cached() {
 #[test]
 fn strict_failure_shapes() {
     let kind = |r: Result<cctoken::Token, Error>| r.unwrap_err();
-    assert!(matches!(
-        kind(with_fault(json!({"body": "malformed"}))),
-        Error::InvalidResponse(_)
-    ));
-    assert!(matches!(
-        kind(with_fault(json!({"body": "truncated"}))),
-        Error::InvalidResponse(_)
-    ));
-    assert!(matches!(
-        kind(with_fault(json!({"body": "empty"}))),
-        Error::InvalidResponse(_)
-    ));
+    assert!(matches!(kind(with_fault(json!({"body": "malformed"}))), Error::InvalidResponse(_)));
+    assert!(matches!(kind(with_fault(json!({"body": "truncated"}))), Error::InvalidResponse(_)));
+    assert!(matches!(kind(with_fault(json!({"body": "empty"}))), Error::InvalidResponse(_)));
     let e = kind(with_fault(json!({"body": "oversized"})));
-    assert!(
-        matches!(&e, Error::InvalidResponse(m) if m.contains("1 MiB")),
-        "{e}"
-    );
+    assert!(matches!(&e, Error::InvalidResponse(m) if m.contains("1 MiB")), "{e}");
     let e = kind(with_fault(json!({"body": "close_mid_body"})));
     assert!(matches!(e, Error::Transport { .. }), "{e}");
-    let e = kind(with_fault(
-        json!({"error": "invalid_scope", "error_description": "nope"}),
-    ));
+    let e = kind(with_fault(json!({"error": "invalid_scope", "error_description": "nope"})));
     let o = e.oauth().expect("200 with error is an OAuth error");
-    assert_eq!(
-        (o.error.as_str(), o.http_status, o.description.as_deref()),
-        ("invalid_scope", 200, Some("nope"))
-    );
+    assert_eq!((o.error.as_str(), o.http_status, o.description.as_deref()), ("invalid_scope", 200, Some("nope")));
     let e = kind(with_fault(json!({"status": 502, "body": "html"})));
     match &e {
-        Error::Http {
-            status: 502,
-            body_snippet,
-            ..
-        } => assert!(body_snippet.contains("<html"), "{body_snippet}"),
+        Error::Http { status: 502, body_snippet, .. } => assert!(body_snippet.contains("<html"), "{body_snippet}"),
         other => panic!("expected an HTTP error, got {other}"),
     }
     assert!(e.is_retryable());
@@ -212,19 +157,14 @@ fn strict_failure_shapes() {
 #[test]
 fn wrong_secret_is_invalid_client_and_cools_down() {
     let server = DevServer::start();
-    let c = client(&server, |b| {
-        b.client_secret(cctoken::Secret::new("wrong"))
-            .failure_cooldown(Duration::from_secs(60))
-    });
+    let c =
+        client(&server, |b| b.client_secret(cctoken::Secret::new("wrong")).failure_cooldown(Duration::from_secs(60)));
     let e = c.token().unwrap_err();
     let o = e.oauth().expect("oauth error");
     assert_eq!((o.error.as_str(), o.http_status), ("invalid_client", 401));
     assert!(!e.is_retryable());
     for _ in 0..20 {
-        assert_eq!(
-            c.token().unwrap_err().oauth().unwrap().error,
-            "invalid_client"
-        );
+        assert_eq!(c.token().unwrap_err().oauth().unwrap().error, "invalid_client");
     }
     assert_eq!(server.token_requests(), 1, "cool-down: one request, not 21");
 }
@@ -271,18 +211,12 @@ fn retry_after_is_honoured() {
     let c = client(&server, |b| b);
     let started = Instant::now();
     c.token().expect("second attempt succeeds");
-    assert!(
-        started.elapsed() >= Duration::from_secs(1),
-        "waited {:?}",
-        started.elapsed()
-    );
+    assert!(started.elapsed() >= Duration::from_secs(1), "waited {:?}", started.elapsed());
     assert_eq!(server.token_requests(), 2);
 
     // A Retry-After beyond the call deadline: give up at once instead of sleeping past it.
     server.fault(json!({"status": 503, "retry_after": "3600", "count": 1}));
-    let c = client(&server, |b| {
-        b.scopes(["write"]).call_timeout(Duration::from_secs(5))
-    });
+    let c = client(&server, |b| b.scopes(["write"]).call_timeout(Duration::from_secs(5)));
     let e = c.token().unwrap_err();
     assert_eq!(e.retry_after(), Some(Duration::from_secs(3600)));
 }
@@ -291,23 +225,11 @@ fn retry_after_is_honoured() {
 fn slow_server_times_out_within_the_deadline() {
     let server = DevServer::start();
     server.fault(json!({"latency_ms": 5000, "count": 0}));
-    let c = client(&server, |b| {
-        b.request_timeout(Duration::from_millis(300))
-            .call_timeout(Duration::from_millis(800))
-    });
+    let c = client(&server, |b| b.request_timeout(Duration::from_millis(300)).call_timeout(Duration::from_millis(800)));
     let started = Instant::now();
     let e = c.token().unwrap_err();
     let took = started.elapsed();
-    assert!(
-        matches!(
-            e,
-            Error::Transport {
-                kind: TransportKind::Timeout,
-                ..
-            }
-        ),
-        "{e}"
-    );
+    assert!(matches!(e, Error::Transport { kind: TransportKind::Timeout, .. }), "{e}");
     // Bounded by the call timeout plus scheduling slack, whatever the retry policy says.
     assert!(took < Duration::from_millis(800 + 700), "took {took:?}");
 }
@@ -326,31 +248,15 @@ fn redirects_are_refused_and_credentials_stay_home() {
 #[test]
 fn connection_refused_is_a_connect_error() {
     // Bind and drop a listener to find a port nobody listens on.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let c = cctoken::Client::builder()
         .token_url(format!("http://127.0.0.1:{port}/token"))
         .client_id("x")
         .client_secret("y")
-        .retry_policy(cctoken::RetryPolicy {
-            max_attempts: 1,
-            ..Default::default()
-        })
+        .retry_policy(cctoken::RetryPolicy { max_attempts: 1, ..Default::default() })
         .build()
         .unwrap();
     let e = c.token().unwrap_err();
-    assert!(
-        matches!(
-            e,
-            Error::Transport {
-                kind: TransportKind::Connect,
-                ..
-            }
-        ),
-        "{e}"
-    );
+    assert!(matches!(e, Error::Transport { kind: TransportKind::Connect, .. }), "{e}");
     assert!(e.is_retryable());
 }

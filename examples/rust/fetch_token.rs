@@ -23,10 +23,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // 1. The first call fetches a token; the resource server accepts it.
     let token = client.token()?;
-    let answer = http
-        .get(&resource)
-        .header("Authorization", token.authorization_header())
-        .call()?;
+    let answer = http.get(&resource).header("Authorization", token.authorization_header()).call()?;
     println!(
         "rust: fetched a {} token, valid for {}s; resource answered {}",
         token.token_type(),

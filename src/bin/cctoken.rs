@@ -48,9 +48,7 @@ fn main() -> ExitCode {
         Ok(parsed) => parsed,
         Err(msg) => return usage_error(&msg),
     };
-    let result = builder
-        .build()
-        .and_then(|client| client.token_timeout(timeout));
+    let result = builder.build().and_then(|client| client.token_timeout(timeout));
     match result {
         Ok(token) => {
             match format {
@@ -94,12 +92,8 @@ fn parse(args: &[String]) -> Result<(cctoken::ClientBuilder, Format, Duration), 
             "--token-url" => b.token_url(value),
             "--client-id" => b.client_id(value),
             "--client-secret-file" => b.client_secret_file(value, false),
-            "--client-secret-env" => {
-                b.client_secret(Secret::from_env(value).map_err(|e| e.to_string())?)
-            }
-            "--auth-method" => {
-                b.auth_method(value.parse::<AuthMethod>().map_err(|e| e.to_string())?)
-            }
+            "--client-secret-env" => b.client_secret(Secret::from_env(value).map_err(|e| e.to_string())?),
+            "--auth-method" => b.auth_method(value.parse::<AuthMethod>().map_err(|e| e.to_string())?),
             "--scope" => b.scope(value),
             "--audience" => b.audience(value),
             "--resource" => b.resource(value),
@@ -108,9 +102,7 @@ fn parse(args: &[String]) -> Result<(cctoken::ClientBuilder, Format, Duration), 
                 b.extra_param(k, v)
             }
             "--timeout-ms" => {
-                timeout = Duration::from_millis(
-                    value.parse().map_err(|_| "--timeout-ms takes a number")?,
-                );
+                timeout = Duration::from_millis(value.parse().map_err(|_| "--timeout-ms takes a number")?);
                 b.call_timeout(timeout)
             }
             "--format" => {

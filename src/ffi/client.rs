@@ -6,9 +6,7 @@ use std::ptr;
 use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
-use super::{
-    boundary, boundary_value, cct_config, cct_error, cct_status, out_arg, ref_arg, str_arg,
-};
+use super::{boundary, boundary_value, cct_config, cct_error, cct_status, out_arg, ref_arg, str_arg};
 use crate::token::TokenInner;
 use crate::{Client, Secret, Token};
 
@@ -233,9 +231,7 @@ pub unsafe extern "C" fn cct_token_token_type(token: *const cct_token) -> *const
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cct_token_scope(token: *const cct_token) -> *const c_char {
     boundary_value(ptr::null(), || {
-        unsafe { token_ref(token) }
-            .and_then(|t| t.scope.as_ref())
-            .map_or(ptr::null(), |s| s.as_c_str().as_ptr())
+        unsafe { token_ref(token) }.and_then(|t| t.scope.as_ref()).map_or(ptr::null(), |s| s.as_c_str().as_ptr())
     })
 }
 
@@ -245,10 +241,7 @@ pub unsafe extern "C" fn cct_token_expires_in_ms(token: *const cct_token) -> u64
     boundary_value(0, || {
         unsafe { token_ref(token) }
             .and_then(|t| t.expires_at)
-            .map_or(0, |at| {
-                at.saturating_duration_since(std::time::Instant::now())
-                    .as_millis() as u64
-            })
+            .map_or(0, |at| at.saturating_duration_since(std::time::Instant::now()).as_millis() as u64)
     })
 }
 

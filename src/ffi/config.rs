@@ -60,15 +60,10 @@ fn millis(ms: u64) -> Duration {
 
 /// Creates an empty configuration with the defaults. `*out` receives it on success.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn cct_config_new(
-    out: *mut *mut cct_config,
-    err: *mut *mut cct_error,
-) -> cct_status {
+pub unsafe extern "C" fn cct_config_new(out: *mut *mut cct_config, err: *mut *mut cct_error) -> cct_status {
     boundary(err, || {
         out_arg(out, "out")?;
-        let cfg = Box::new(cct_config {
-            builder: ClientBuilder::default(),
-        });
+        let cfg = Box::new(cct_config { builder: ClientBuilder::default() });
         // SAFETY: checked non-NULL above.
         unsafe { *out = Box::into_raw(cfg) };
         Ok(())
@@ -113,9 +108,7 @@ pub unsafe extern "C" fn cct_config_set_client_secret(
     secret: *const c_char,
     err: *mut *mut cct_error,
 ) -> cct_status {
-    update_str(cfg, secret, "secret", err, |b, v| {
-        b.client_secret(Secret::new(v))
-    })
+    update_str(cfg, secret, "secret", err, |b, v| b.client_secret(Secret::new(v)))
 }
 
 /// Reads the client secret from `path` (one trailing newline removed); with `reread`, again
@@ -127,9 +120,7 @@ pub unsafe extern "C" fn cct_config_set_client_secret_file(
     reread: bool,
     err: *mut *mut cct_error,
 ) -> cct_status {
-    update_str(cfg, path, "path", err, |b, v| {
-        b.client_secret_file(v, reread)
-    })
+    update_str(cfg, path, "path", err, |b, v| b.client_secret_file(v, reread))
 }
 
 /// One of the `CCT_AUTH_*` values; anything else gives `CCT_STATUS_INVALID_ARGUMENT`.
@@ -146,10 +137,7 @@ pub unsafe extern "C" fn cct_config_set_auth_method(
             CCT_AUTH_CLIENT_SECRET_POST => AuthMethod::ClientSecretPost,
             CCT_AUTH_NONE => AuthMethod::None,
             other => {
-                return Err(Failure::invalid(
-                    "method",
-                    format!("unknown auth method {other}"),
-                ));
+                return Err(Failure::invalid("method", format!("unknown auth method {other}")));
             }
         };
         Ok(b.auth_method(m))
@@ -253,13 +241,7 @@ pub unsafe extern "C" fn cct_config_set_refresh_policy(
     jitter: f64,
     err: *mut *mut cct_error,
 ) -> cct_status {
-    update(cfg, err, |b| {
-        Ok(b.refresh_policy(RefreshPolicy {
-            ratio,
-            min_window: millis(min_window_ms),
-            jitter,
-        }))
-    })
+    update(cfg, err, |b| Ok(b.refresh_policy(RefreshPolicy { ratio, min_window: millis(min_window_ms), jitter })))
 }
 
 /// Retries of transient failures: at most `max_attempts` requests, full-jitter exponential

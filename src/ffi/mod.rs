@@ -35,26 +35,17 @@ impl From<crate::Error> for Failure {
 
 impl Failure {
     fn null(name: &str) -> Failure {
-        Failure::Argument {
-            status: CCT_STATUS_NULL_ARGUMENT,
-            message: format!("argument `{name}` is NULL"),
-        }
+        Failure::Argument { status: CCT_STATUS_NULL_ARGUMENT, message: format!("argument `{name}` is NULL") }
     }
 
     pub(crate) fn invalid(name: &str, why: impl std::fmt::Display) -> Failure {
-        Failure::Argument {
-            status: CCT_STATUS_INVALID_ARGUMENT,
-            message: format!("argument `{name}`: {why}"),
-        }
+        Failure::Argument { status: CCT_STATUS_INVALID_ARGUMENT, message: format!("argument `{name}`: {why}") }
     }
 }
 
 /// Runs `body` behind the panic boundary. On failure (or panic) the status is returned and,
 /// when `err` is not NULL, an owned `cct_error` is written to `*err`.
-pub(crate) fn boundary(
-    err: *mut *mut cct_error,
-    body: impl FnOnce() -> Result<(), Failure>,
-) -> cct_status {
+pub(crate) fn boundary(err: *mut *mut cct_error, body: impl FnOnce() -> Result<(), Failure>) -> cct_status {
     let failure = match catch_unwind(AssertUnwindSafe(body)) {
         Ok(Ok(())) => return CCT_STATUS_OK,
         Ok(Err(f)) => f,
@@ -105,9 +96,5 @@ pub(crate) unsafe fn mut_arg<'a, T>(p: *mut T, name: &str) -> Result<&'a mut T, 
 
 /// Checks an output pointer before any work is done, so outputs are written only on success.
 pub(crate) fn out_arg<T>(p: *mut T, name: &str) -> Result<(), Failure> {
-    if p.is_null() {
-        Err(Failure::null(name))
-    } else {
-        Ok(())
-    }
+    if p.is_null() { Err(Failure::null(name)) } else { Ok(()) }
 }

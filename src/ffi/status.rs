@@ -66,12 +66,11 @@ pub extern "C" fn cct_status_str(status: cct_status) -> *const c_char {
 /// The library version, e.g. "0.1.0". Static; never NULL; do not free. Thread-safe.
 #[unsafe(no_mangle)]
 pub extern "C" fn cct_version() -> *const c_char {
-    const V: &std::ffi::CStr = match std::ffi::CStr::from_bytes_with_nul(
-        concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes(),
-    ) {
-        Ok(v) => v,
-        Err(_) => panic!("version contains NUL"),
-    };
+    const V: &std::ffi::CStr =
+        match std::ffi::CStr::from_bytes_with_nul(concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes()) {
+            Ok(v) => v,
+            Err(_) => panic!("version contains NUL"),
+        };
     V.as_ptr()
 }
 

@@ -31,9 +31,7 @@ fn binary() -> PathBuf {
             return PathBuf::from(p);
         }
         let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-        let target = std::env::var("CARGO_TARGET_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|_| root.join("target"));
+        let target = std::env::var("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|_| root.join("target"));
         let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
             .args(["build", "--quiet", "-p", "cctoken-dev-server"])
             .current_dir(&root)
@@ -70,19 +68,9 @@ impl DevServer {
             .spawn()
             .expect("start cctoken-dev-server");
         let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout piped"))
-            .read_line(&mut line)
-            .expect("read banner");
-        let base = line
-            .trim()
-            .rsplit(' ')
-            .next()
-            .expect("banner ends with the URL")
-            .to_string();
-        assert!(
-            base.starts_with("http://127.0.0.1:"),
-            "unexpected banner {line:?}"
-        );
+        BufReader::new(child.stdout.take().expect("stdout piped")).read_line(&mut line).expect("read banner");
+        let base = line.trim().rsplit(' ').next().expect("banner ends with the URL").to_string();
+        assert!(base.starts_with("http://127.0.0.1:"), "unexpected banner {line:?}");
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .max_redirects(0)
@@ -101,15 +89,11 @@ impl DevServer {
     }
 
     pub fn token_requests(&self) -> u64 {
-        self.stats()["token_requests"]
-            .as_u64()
-            .expect("token_requests")
+        self.stats()["token_requests"].as_u64().expect("token_requests")
     }
 
     pub fn in_flight(&self) -> u64 {
-        self.stats()["token_in_flight"]
-            .as_u64()
-            .expect("token_in_flight")
+        self.stats()["token_in_flight"].as_u64().expect("token_in_flight")
     }
 
     pub fn last_request(&self) -> Value {
@@ -135,40 +119,25 @@ impl DevServer {
 
     /// Status of `GET /resource` with `Authorization: <header>`.
     pub fn resource_status(&self, authorization: &str) -> u16 {
-        let resp = self
-            .agent
-            .get(format!("{}/resource", self.base))
-            .header("Authorization", authorization)
-            .call();
+        let resp = self.agent.get(format!("{}/resource", self.base)).header("Authorization", authorization).call();
         resp.expect("GET /resource").status().as_u16()
     }
 
     /// Introspects a token at the dev server.
     pub fn introspect(&self, token: &str) -> Value {
-        let mut resp = self
-            .agent
-            .post(format!("{}/introspect", self.base))
-            .send_form([("token", token)])
-            .expect("introspect");
+        let mut resp =
+            self.agent.post(format!("{}/introspect", self.base)).send_form([("token", token)]).expect("introspect");
         serde_json::from_slice(&resp.body_mut().read_to_vec().expect("body")).expect("json")
     }
 
     fn get_json(&self, path: &str) -> Value {
-        let mut resp = self
-            .agent
-            .get(format!("{}{path}", self.base))
-            .call()
-            .expect("GET control endpoint");
+        let mut resp = self.agent.get(format!("{}{path}", self.base)).call().expect("GET control endpoint");
         assert_eq!(resp.status().as_u16(), 200, "GET {path}");
         serde_json::from_slice(&resp.body_mut().read_to_vec().expect("body")).expect("json")
     }
 
     fn post_json(&self, path: &str, body: &Value) {
-        let body = if body.is_null() {
-            String::new()
-        } else {
-            body.to_string()
-        };
+        let body = if body.is_null() { String::new() } else { body.to_string() };
         let resp = self
             .agent
             .post(format!("{}{path}", self.base))
@@ -212,9 +181,6 @@ pub fn assert_no_secrets(text: &str, tokens: &[&str]) {
         "the secret leaked into an error or debug string (not printed here)"
     );
     for t in tokens {
-        assert!(
-            !text.contains(t),
-            "token leaked into an error or debug string"
-        );
+        assert!(!text.contains(t), "token leaked into an error or debug string");
     }
 }
