@@ -130,6 +130,16 @@ typedef struct cct_metrics {
 typedef uint32_t cct_auth_method;
 
 /**
+ * JWS algorithm of client assertions (`cct_config_set_signing_alg`).
+ */
+typedef uint32_t cct_signing_alg;
+
+/**
+ * The `aud` of client assertions (`cct_config_set_assertion_audience`).
+ */
+typedef uint32_t cct_assertion_audience;
+
+/**
  * HTTP Basic, id and secret form-encoded first (RFC 6749 §2.3.1). The default.
  */
 #define CCT_AUTH_CLIENT_SECRET_BASIC 0
@@ -148,6 +158,51 @@ typedef uint32_t cct_auth_method;
  * `client_id` only (public client).
  */
 #define CCT_AUTH_NONE 3
+
+/**
+ * HS256 JWT assertion signed with the client secret (RFC 7523).
+ */
+#define CCT_AUTH_CLIENT_SECRET_JWT 4
+
+/**
+ * JWT assertion signed with the private key (RFC 7523).
+ */
+#define CCT_AUTH_PRIVATE_KEY_JWT 5
+
+/**
+ * PKI TLS client certificate (RFC 8705 §2.1).
+ */
+#define CCT_AUTH_TLS_CLIENT_AUTH 6
+
+/**
+ * Self-signed TLS client certificate (RFC 8705 §2.2).
+ */
+#define CCT_AUTH_SELF_SIGNED_TLS_CLIENT_AUTH 7
+
+#define CCT_ALG_HS256 0
+
+#define CCT_ALG_RS256 1
+
+#define CCT_ALG_PS256 2
+
+#define CCT_ALG_ES256 3
+
+#define CCT_ALG_EDDSA 4
+
+/**
+ * The token endpoint URL (default).
+ */
+#define CCT_AUD_TOKEN_ENDPOINT 0
+
+/**
+ * The issuer identifier (needs `cct_config_set_issuer`).
+ */
+#define CCT_AUD_ISSUER 1
+
+/**
+ * The string passed as `custom`.
+ */
+#define CCT_AUD_CUSTOM 2
 
 #define CCT_STATUS_OK 0
 
@@ -307,6 +362,33 @@ uint64_t cct_token_fresh_for_ms(const struct cct_token *token);
  * Expiry as Unix time in seconds, or 0 for a single-use token (or NULL).
  */
 int64_t cct_token_expires_at_unix(const struct cct_token *token);
+
+/**
+ * A DPoP proof (RFC 9449) for a resource request: `method` (e.g. "GET") and `url`; `token`
+ * (may be NULL) binds it with `ath`; `nonce` (may be NULL) is the resource server's
+ * `DPoP-Nonce`. `*out` receives a string to free with `cct_string_free`. Fails with
+ * `CCT_STATUS_CONFIG` when DPoP is not enabled. Thread-safe.
+ */
+cct_status cct_client_dpop_proof(const struct cct_client *client,
+                                 const char *method,
+                                 const char *url,
+                                 const struct cct_token *token,
+                                 const char *nonce,
+                                 char **out,
+                                 struct cct_error **err);
+
+/**
+ * The RFC 7638 thumbprint of the client's DPoP key (what `cnf.jkt` of its tokens holds).
+ * `*out` receives a string to free with `cct_string_free`; `CCT_STATUS_CONFIG` without DPoP.
+ */
+cct_status cct_client_dpop_jkt(const struct cct_client *client,
+                               char **out,
+                               struct cct_error **err);
+
+/**
+ * Frees a string returned through a `char **out` parameter. NULL is a no-op.
+ */
+void cct_string_free(char *s);
 
 /**
  * Creates an empty configuration with the defaults. `*out` receives it on success.
@@ -470,6 +552,88 @@ cct_status cct_config_set_allow_insecure_http(struct cct_config *cfg,
 cct_status cct_config_set_background_refresh(struct cct_config *cfg,
                                              bool enable,
                                              struct cct_error **err);
+
+/**
+ * Discovers the token endpoint from this issuer's RFC 8414 / OpenID metadata at the first
+ * fetch (instead of `cct_config_set_token_url`).
+ */
+cct_status cct_config_set_issuer(struct cct_config *cfg,
+                                 const char *issuer,
+                                 struct cct_error **err);
+
+/**
+ * Private key for `private_key_jwt`, PEM in `pem[0..len]` (PKCS#8 RSA/P-256/Ed25519 or
+ * PKCS#1 RSA). Parsed now; a bad key is reported by `cct_client_new`.
+ */
+cct_status cct_config_set_private_key_pem(struct cct_config *cfg,
+                                          const uint8_t *pem,
+                                          size_t len,
+                                          struct cct_error **err);
+
+/**
+ * Private key for `private_key_jwt` as a private JWK (RSA, EC P-256 or OKP Ed25519).
+ */
+cct_status cct_config_set_private_key_jwk(struct cct_config *cfg,
+                                          const char *jwk,
+                                          struct cct_error **err);
+
+/**
+ * One of the `CCT_ALG_*` values. Default: HS256 for `client_secret_jwt`, the key's natural
+ * algorithm for `private_key_jwt` (RS256, ES256, EdDSA).
+ */
+cct_status cct_config_set_signing_alg(struct cct_config *cfg,
+                                      cct_signing_alg alg,
+                                      struct cct_error **err);
+
+/**
+ * The `kid` header of client assertions.
+ */
+cct_status cct_config_set_key_id(struct cct_config *cfg,
+                                 const char *kid,
+                                 struct cct_error **err);
+
+/**
+ * The `aud` of client assertions: one of `CCT_AUD_*`; `custom` is read (and must not be NULL)
+ * only for `CCT_AUD_CUSTOM`.
+ */
+cct_status cct_config_set_assertion_audience(struct cct_config *cfg,
+                                             cct_assertion_audience audience,
+                                             const char *custom,
+                                             struct cct_error **err);
+
+/**
+ * Lifetime of client assertions. Default 60000 ms.
+ */
+cct_status cct_config_set_assertion_lifetime_ms(struct cct_config *cfg,
+                                                uint64_t ms,
+                                                struct cct_error **err);
+
+/**
+ * TLS client certificate chain (PEM, leaf first) and its private key (PEM), for
+ * `tls_client_auth`, `self_signed_tls_client_auth` or certificate-bound tokens (RFC 8705).
+ */
+cct_status cct_config_set_client_certificate_pem(struct cct_config *cfg,
+                                                 const uint8_t *cert_pem,
+                                                 size_t cert_len,
+                                                 const uint8_t *key_pem,
+                                                 size_t key_len,
+                                                 struct cct_error **err);
+
+/**
+ * Sender-constrained tokens with DPoP (RFC 9449), with a P-256 key generated per client
+ * unless `cct_config_set_dpop_key_pem` gives one. Default false.
+ */
+cct_status cct_config_set_dpop(struct cct_config *cfg,
+                               bool enable,
+                               struct cct_error **err);
+
+/**
+ * The DPoP key (PKCS#8 PEM, P-256 or Ed25519); enables DPoP.
+ */
+cct_status cct_config_set_dpop_key_pem(struct cct_config *cfg,
+                                       const uint8_t *pem,
+                                       size_t len,
+                                       struct cct_error **err);
 
 /**
  * Frees an error. NULL is a no-op.

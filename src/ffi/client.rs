@@ -268,3 +268,75 @@ pub unsafe extern "C" fn cct_token_expires_at_unix(token: *const cct_token) -> i
             .map_or(0, |d| d.as_secs() as i64)
     })
 }
+
+/// Copies `s` into a new NUL-terminated string for the caller (free with `cct_string_free`).
+fn owned_c_string(s: &str) -> Result<*mut c_char, super::Failure> {
+    std::ffi::CString::new(s)
+        .map(std::ffi::CString::into_raw)
+        .map_err(|_| super::Failure::invalid("output", "contains NUL"))
+}
+
+/// A DPoP proof (RFC 9449) for a resource request: `method` (e.g. "GET") and `url`; `token`
+/// (may be NULL) binds it with `ath`; `nonce` (may be NULL) is the resource server's
+/// `DPoP-Nonce`. `*out` receives a string to free with `cct_string_free`. Fails with
+/// `CCT_STATUS_CONFIG` when DPoP is not enabled. Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cct_client_dpop_proof(
+    client: *const cct_client,
+    method: *const c_char,
+    url: *const c_char,
+    token: *const cct_token,
+    nonce: *const c_char,
+    out: *mut *mut c_char,
+    err: *mut *mut cct_error,
+) -> cct_status {
+    boundary(err, || {
+        // SAFETY: see client_arg / str_arg / token_ref.
+        let c = unsafe { client_arg(client) }?;
+        let (method, url) = unsafe { (str_arg(method, "method")?, str_arg(url, "url")?) };
+        let nonce = if nonce.is_null() { None } else { Some(unsafe { str_arg(nonce, "nonce") }?) };
+        out_arg(out, "out")?;
+        let token = if token.is_null() {
+            None
+        } else {
+            // SAFETY: a live token; ManuallyDrop leaves its reference count as it was.
+            Some(ManuallyDrop::new(Token(unsafe { Arc::from_raw(token as *const TokenInner) })))
+        };
+        let proof = c.dpop_proof(method, url, token.as_deref(), nonce)?;
+        let ptr = owned_c_string(&proof)?;
+        // SAFETY: checked non-NULL above.
+        unsafe { *out = ptr };
+        Ok(())
+    })
+}
+
+/// The RFC 7638 thumbprint of the client's DPoP key (what `cnf.jkt` of its tokens holds).
+/// `*out` receives a string to free with `cct_string_free`; `CCT_STATUS_CONFIG` without DPoP.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cct_client_dpop_jkt(
+    client: *const cct_client,
+    out: *mut *mut c_char,
+    err: *mut *mut cct_error,
+) -> cct_status {
+    boundary(err, || {
+        // SAFETY: see client_arg.
+        let c = unsafe { client_arg(client) }?;
+        out_arg(out, "out")?;
+        let jkt = c.dpop_jkt().ok_or_else(|| crate::Error::config("dpop", "DPoP is not enabled on this client"))?;
+        let ptr = owned_c_string(&jkt)?;
+        // SAFETY: checked non-NULL above.
+        unsafe { *out = ptr };
+        Ok(())
+    })
+}
+
+/// Frees a string returned through a `char **out` parameter. NULL is a no-op.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cct_string_free(s: *mut c_char) {
+    boundary_value((), || {
+        if !s.is_null() {
+            // SAFETY: from CString::into_raw in owned_c_string, freed once (conventions block).
+            drop(unsafe { std::ffi::CString::from_raw(s) });
+        }
+    })
+}

@@ -4,7 +4,7 @@ use std::ffi::c_char;
 use std::time::Duration;
 
 use super::{Failure, boundary, cct_error, cct_status, mut_arg, out_arg, str_arg};
-use crate::{AuthMethod, ClientBuilder, RefreshPolicy, RetryPolicy, Secret};
+use crate::{AssertionAudience, AuthMethod, ClientBuilder, RefreshPolicy, RetryPolicy, Secret, SigningAlg};
 
 /// How the client authenticates (`cct_config_set_auth_method`).
 pub type cct_auth_method = u32;
@@ -16,6 +16,31 @@ pub const CCT_AUTH_CLIENT_SECRET_BASIC_RAW: cct_auth_method = 1;
 pub const CCT_AUTH_CLIENT_SECRET_POST: cct_auth_method = 2;
 /// `client_id` only (public client).
 pub const CCT_AUTH_NONE: cct_auth_method = 3;
+/// HS256 JWT assertion signed with the client secret (RFC 7523).
+pub const CCT_AUTH_CLIENT_SECRET_JWT: cct_auth_method = 4;
+/// JWT assertion signed with the private key (RFC 7523).
+pub const CCT_AUTH_PRIVATE_KEY_JWT: cct_auth_method = 5;
+/// PKI TLS client certificate (RFC 8705 §2.1).
+pub const CCT_AUTH_TLS_CLIENT_AUTH: cct_auth_method = 6;
+/// Self-signed TLS client certificate (RFC 8705 §2.2).
+pub const CCT_AUTH_SELF_SIGNED_TLS_CLIENT_AUTH: cct_auth_method = 7;
+
+/// JWS algorithm of client assertions (`cct_config_set_signing_alg`).
+pub type cct_signing_alg = u32;
+pub const CCT_ALG_HS256: cct_signing_alg = 0;
+pub const CCT_ALG_RS256: cct_signing_alg = 1;
+pub const CCT_ALG_PS256: cct_signing_alg = 2;
+pub const CCT_ALG_ES256: cct_signing_alg = 3;
+pub const CCT_ALG_EDDSA: cct_signing_alg = 4;
+
+/// The `aud` of client assertions (`cct_config_set_assertion_audience`).
+pub type cct_assertion_audience = u32;
+/// The token endpoint URL (default).
+pub const CCT_AUD_TOKEN_ENDPOINT: cct_assertion_audience = 0;
+/// The issuer identifier (needs `cct_config_set_issuer`).
+pub const CCT_AUD_ISSUER: cct_assertion_audience = 1;
+/// The string passed as `custom`.
+pub const CCT_AUD_CUSTOM: cct_assertion_audience = 2;
 
 /// A client configuration. Single-owner and not thread-safe: fill it in from one thread.
 /// `cct_client_new` copies it, so it may be reused for several clients or freed right after.
@@ -136,6 +161,10 @@ pub unsafe extern "C" fn cct_config_set_auth_method(
             CCT_AUTH_CLIENT_SECRET_BASIC_RAW => AuthMethod::ClientSecretBasicRaw,
             CCT_AUTH_CLIENT_SECRET_POST => AuthMethod::ClientSecretPost,
             CCT_AUTH_NONE => AuthMethod::None,
+            CCT_AUTH_CLIENT_SECRET_JWT => AuthMethod::ClientSecretJwt,
+            CCT_AUTH_PRIVATE_KEY_JWT => AuthMethod::PrivateKeyJwt,
+            CCT_AUTH_TLS_CLIENT_AUTH => AuthMethod::TlsClientAuth,
+            CCT_AUTH_SELF_SIGNED_TLS_CLIENT_AUTH => AuthMethod::SelfSignedTlsClientAuth,
             other => {
                 return Err(Failure::invalid("method", format!("unknown auth method {other}")));
             }
@@ -322,4 +351,154 @@ pub unsafe extern "C" fn cct_config_set_background_refresh(
     err: *mut *mut cct_error,
 ) -> cct_status {
     update(cfg, err, |b| Ok(b.background_refresh(enable)))
+}
+
+/// Borrows `len` bytes at `p` (a PEM buffer); NULL is an error even when `len` is 0.
+unsafe fn bytes_arg<'a>(p: *const u8, len: usize, name: &str) -> Result<&'a [u8], Failure> {
+    if p.is_null() {
+        return Err(Failure::Argument {
+            status: super::CCT_STATUS_NULL_ARGUMENT,
+            message: format!("argument `{name}` is NULL"),
+        });
+    }
+    // SAFETY: non-NULL, and the caller promises `len` readable bytes.
+    Ok(unsafe { std::slice::from_raw_parts(p, len) })
+}
+
+/// Discovers the token endpoint from this issuer's RFC 8414 / OpenID metadata at the first
+/// fetch (instead of `cct_config_set_token_url`).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cct_config_set_issuer(
+    cfg: *mut cct_config,
+    issuer: *const c_char,
+    err: *mut *mut cct_error,
+) -> cct_status {
+    update_str(cfg, issuer, "issuer", err, |b, v| b.issuer(v))
+}
+
+/// Private key for `private_key_jwt`, PEM in `pem[0..len]` (PKCS#8 RSA/P-256/Ed25519 or
+/// PKCS#1 RSA). Parsed now; a bad key is reported by `cct_client_new`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cct_config_set_private_key_pem(
+    cfg: *mut cct_config,
+    pem: *const u8,
+    len: usize,
+    err: *mut *mut cct_error,
+) -> cct_status {
+    // SAFETY: see bytes_arg.
+    update(cfg, err, |b| Ok(b.private_key_pem(unsafe { bytes_arg(pem, len, "pem") }?)))
+}
+
+/// Private key for `private_key_jwt` as a private JWK (RSA, EC P-256 or OKP Ed25519).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cct_config_set_private_key_jwk(
+    cfg: *mut cct_config,
+    jwk: *const c_char,
+    err: *mut *mut cct_error,
+) -> cct_status {
+    update_str(cfg, jwk, "jwk", err, |b, v| b.private_key_jwk(v))
+}
+
+/// One of the `CCT_ALG_*` values. Default: HS256 for `client_secret_jwt`, the key's natural
+/// algorithm for `private_key_jwt` (RS256, ES256, EdDSA).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cct_config_set_signing_alg(
+    cfg: *mut cct_config,
+    alg: cct_signing_alg,
+    err: *mut *mut cct_error,
+) -> cct_status {
+    update(cfg, err, |b| {
+        let a = match alg {
+            CCT_ALG_HS256 => SigningAlg::HS256,
+            CCT_ALG_RS256 => SigningAlg::RS256,
+            CCT_ALG_PS256 => SigningAlg::PS256,
+            CCT_ALG_ES256 => SigningAlg::ES256,
+            CCT_ALG_EDDSA => SigningAlg::EdDSA,
+            other => return Err(Failure::invalid("alg", format!("unknown signing algorithm {other}"))),
+        };
+        Ok(b.signing_alg(a))
+    })
+}
+
+/// The `kid` header of client assertions.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cct_config_set_key_id(
+    cfg: *mut cct_config,
+    kid: *const c_char,
+    err: *mut *mut cct_error,
+) -> cct_status {
+    update_str(cfg, kid, "kid", err, |b, v| b.key_id(v))
+}
+
+/// The `aud` of client assertions: one of `CCT_AUD_*`; `custom` is read (and must not be NULL)
+/// only for `CCT_AUD_CUSTOM`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cct_config_set_assertion_audience(
+    cfg: *mut cct_config,
+    audience: cct_assertion_audience,
+    custom: *const c_char,
+    err: *mut *mut cct_error,
+) -> cct_status {
+    update(cfg, err, |b| {
+        let aud = match audience {
+            CCT_AUD_TOKEN_ENDPOINT => AssertionAudience::TokenEndpoint,
+            CCT_AUD_ISSUER => AssertionAudience::Issuer,
+            // SAFETY: NULL or a NUL-terminated string (conventions block).
+            CCT_AUD_CUSTOM => AssertionAudience::Custom(unsafe { str_arg(custom, "custom") }?.to_string()),
+            other => return Err(Failure::invalid("audience", format!("unknown assertion audience {other}"))),
+        };
+        Ok(b.assertion_audience(aud))
+    })
+}
+
+/// Lifetime of client assertions. Default 60000 ms.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cct_config_set_assertion_lifetime_ms(
+    cfg: *mut cct_config,
+    ms: u64,
+    err: *mut *mut cct_error,
+) -> cct_status {
+    update(cfg, err, |b| Ok(b.assertion_lifetime(millis(ms))))
+}
+
+/// TLS client certificate chain (PEM, leaf first) and its private key (PEM), for
+/// `tls_client_auth`, `self_signed_tls_client_auth` or certificate-bound tokens (RFC 8705).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cct_config_set_client_certificate_pem(
+    cfg: *mut cct_config,
+    cert_pem: *const u8,
+    cert_len: usize,
+    key_pem: *const u8,
+    key_len: usize,
+    err: *mut *mut cct_error,
+) -> cct_status {
+    update(cfg, err, |b| {
+        // SAFETY: see bytes_arg.
+        let (cert, key) =
+            unsafe { (bytes_arg(cert_pem, cert_len, "cert_pem")?, bytes_arg(key_pem, key_len, "key_pem")?) };
+        Ok(b.client_certificate_pem(cert, key))
+    })
+}
+
+/// Sender-constrained tokens with DPoP (RFC 9449), with a P-256 key generated per client
+/// unless `cct_config_set_dpop_key_pem` gives one. Default false.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cct_config_set_dpop(
+    cfg: *mut cct_config,
+    enable: bool,
+    err: *mut *mut cct_error,
+) -> cct_status {
+    update(cfg, err, |b| Ok(b.dpop(enable)))
+}
+
+/// The DPoP key (PKCS#8 PEM, P-256 or Ed25519); enables DPoP.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cct_config_set_dpop_key_pem(
+    cfg: *mut cct_config,
+    pem: *const u8,
+    len: usize,
+    err: *mut *mut cct_error,
+) -> cct_status {
+    // SAFETY: see bytes_arg.
+    update(cfg, err, |b| Ok(b.dpop_key_pem(unsafe { bytes_arg(pem, len, "pem") }?)))
 }
