@@ -54,8 +54,9 @@
 
 /**
  * A client with its token cache. Thread-safe: share one per configuration and call it from
- * any thread. Free with `cct_client_free` once no call on it is running (a call in progress
- * holds its own reference, so the client's memory outlives it).
+ * any thread. Reference-counted: `cct_client_clone` gives another handle to the same client
+ * (same cache); free every handle once with `cct_client_free`, and never while a call through
+ * that same handle may still be running or starting.
  */
 typedef struct cct_client cct_client;
 
@@ -279,7 +280,16 @@ cct_status cct_client_new(const struct cct_config *cfg,
                           struct cct_error **err);
 
 /**
- * Frees a client. NULL is a no-op. Calls already running on other threads finish safely.
+ * Another handle to the same client (same cache and settings), for an owner that frees it
+ * independently. `*out` receives it on success. Thread-safe.
+ */
+cct_status cct_client_clone(const struct cct_client *client,
+                            struct cct_client **out,
+                            struct cct_error **err);
+
+/**
+ * Frees one client handle; the client ends with its last handle (a background refresher
+ * thread, if enabled, stops then). NULL is a no-op.
  */
 void cct_client_free(struct cct_client *client);
 

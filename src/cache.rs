@@ -95,7 +95,7 @@ impl Cache {
         let now = Instant::now();
         if let Some(entry) = &*self.current.load() {
             if now < entry.refresh_at {
-                Counters::bump(&self.counters.hits);
+                self.counters.hits.bump();
                 return Ok(entry.token.clone());
             }
             if now < entry.expires_at {
@@ -105,7 +105,7 @@ impl Cache {
                 } else {
                     self.start_background_refresh();
                 }
-                Counters::bump(&self.counters.hits);
+                self.counters.hits.bump();
                 return Ok(entry.token.clone());
             }
         }

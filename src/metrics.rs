@@ -25,9 +25,35 @@ pub struct Metrics {
     pub last_fetch_latency: Duration,
 }
 
+/// A counter bumped on every cache hit by every thread: striped over cache lines so that
+/// threads on different cores do not fight over one line (the hit path must scale).
+#[derive(Debug, Default)]
+pub(crate) struct StripedCounter([Padded; 16]);
+
+#[derive(Debug, Default)]
+#[repr(align(128))] // two lines: adjacent-line prefetch would otherwise pair stripes up
+struct Padded(AtomicU64);
+
+impl StripedCounter {
+    pub fn bump(&self) {
+        thread_local! {
+            static STRIPE: usize = {
+                static NEXT: AtomicU64 = AtomicU64::new(0);
+                NEXT.fetch_add(1, Relaxed) as usize % 16
+            };
+        }
+        let i = STRIPE.with(|s| *s);
+        self.0[i].0.fetch_add(1, Relaxed);
+    }
+
+    pub fn sum(&self) -> u64 {
+        self.0.iter().map(|p| p.0.load(Relaxed)).sum()
+    }
+}
+
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
-    pub hits: AtomicU64,
+    pub hits: StripedCounter,
     pub misses: AtomicU64,
     pub fetches: AtomicU64,
     pub fetch_failures: AtomicU64,
@@ -44,7 +70,7 @@ impl Counters {
 
     pub fn snapshot(&self) -> Metrics {
         Metrics {
-            hits: self.hits.load(Relaxed),
+            hits: self.hits.sum(),
             misses: self.misses.load(Relaxed),
             fetches: self.fetches.load(Relaxed),
             fetch_failures: self.fetch_failures.load(Relaxed),

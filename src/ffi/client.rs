@@ -11,8 +11,9 @@ use crate::token::TokenInner;
 use crate::{Client, Secret, Token};
 
 /// A client with its token cache. Thread-safe: share one per configuration and call it from
-/// any thread. Free with `cct_client_free` once no call on it is running (a call in progress
-/// holds its own reference, so the client's memory outlives it).
+/// any thread. Reference-counted: `cct_client_clone` gives another handle to the same client
+/// (same cache); free every handle once with `cct_client_free`, and never while a call through
+/// that same handle may still be running or starting.
 pub struct cct_client {
     client: Client,
 }
@@ -45,11 +46,11 @@ pub struct cct_metrics {
     pub last_fetch_latency_us: u64,
 }
 
-/// A clone of the client for the duration of one call, so a concurrent `cct_client_free`
-/// cannot free what this call uses.
-unsafe fn client_arg(c: *const cct_client) -> Result<Client, super::Failure> {
+/// Borrows the client behind a handle for one call. No reference count is touched: the hit
+/// path stays free of shared writes, and the caller keeps the handle alive for the call.
+unsafe fn client_arg<'a>(c: *const cct_client) -> Result<&'a Client, super::Failure> {
     // SAFETY: NULL or a live client (conventions block).
-    Ok(unsafe { ref_arg(c, "client") }?.client.clone())
+    Ok(&unsafe { ref_arg(c, "client") }?.client)
 }
 
 fn token_ptr(t: Token) -> *mut cct_token {
@@ -81,7 +82,26 @@ pub unsafe extern "C" fn cct_client_new(
     })
 }
 
-/// Frees a client. NULL is a no-op. Calls already running on other threads finish safely.
+/// Another handle to the same client (same cache and settings), for an owner that frees it
+/// independently. `*out` receives it on success. Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cct_client_clone(
+    client: *const cct_client,
+    out: *mut *mut cct_client,
+    err: *mut *mut cct_error,
+) -> cct_status {
+    boundary(err, || {
+        // SAFETY: see client_arg.
+        let c = unsafe { client_arg(client) }?.clone();
+        out_arg(out, "out")?;
+        // SAFETY: checked non-NULL above.
+        unsafe { *out = Box::into_raw(Box::new(cct_client { client: c })) };
+        Ok(())
+    })
+}
+
+/// Frees one client handle; the client ends with its last handle (a background refresher
+/// thread, if enabled, stops then). NULL is a no-op.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cct_client_free(client: *mut cct_client) {
     boundary_value((), || {
