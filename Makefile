@@ -39,6 +39,7 @@ stage:
 	cp include/cctoken.h $(STAGE)/include/
 	mkdir -p bindings/go/lib/linux_amd64
 	cp target/release/libcctoken.a bindings/go/lib/linux_amd64/
+	mkdir -p bindings/python/cctoken
 	cp target/release/libcctoken.so bindings/python/cctoken/libcctoken.so
 
 test: lint test-rust stage test-c test-python test-go test-examples

@@ -123,6 +123,11 @@ impl Cache {
         }
     }
 
+    /// Ends a failure cool-down (the credentials changed).
+    pub fn clear_cooldown(&self) {
+        *self.cooldown.lock() = None;
+    }
+
     /// When the cached token enters its refresh window (for the background refresher).
     pub fn next_refresh(&self) -> Option<Instant> {
         self.current.load().as_ref().map(|e| e.refresh_at)
@@ -250,7 +255,10 @@ impl Cache {
         let p = self.refresh;
         let window = lifetime.mul_f64(p.ratio).max(p.min_window).min(lifetime / 2);
         let jitter = window.mul_f64(p.jitter * rand::rng().random::<f64>());
-        Some(Entry { token: token.clone(), refresh_at: expires_at - window + jitter, expires_at })
+        let refresh_at = expires_at - window + jitter;
+        // Bindings keep a copy of the token and read this to know when to come back to the core.
+        let _ = token.0.refresh_at.set(refresh_at);
+        Some(Entry { token: token.clone(), refresh_at, expires_at })
     }
 }
 

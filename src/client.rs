@@ -72,9 +72,12 @@ impl Client {
     }
 
     /// Replaces the client secret on a live client. The next fetch uses it; the cached token
-    /// stays valid until it is refreshed.
+    /// stays valid until it is refreshed. A failure cool-down (after `invalid_client`) ends,
+    /// since the new secret deserves a try at once.
     pub fn set_client_secret(&self, secret: Secret) -> Result<(), Error> {
-        self.0.fetcher.set_secret(secret)
+        self.0.fetcher.set_secret(secret)?;
+        self.0.cache.clear_cooldown();
+        Ok(())
     }
 
     /// A snapshot of the client's counters.

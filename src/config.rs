@@ -484,8 +484,11 @@ impl ClientBuilder {
                 Some(m)
             }
             // With discovery, the server's metadata takes part in the choice.
-            (None, Endpoint::Issuer(_)) => None,
-            (None, Endpoint::TokenUrl(_)) => Some(creds.default_method()),
+            (None, Endpoint::Issuer(_)) => {
+                creds.default_method()?;
+                None
+            }
+            (None, Endpoint::TokenUrl(_)) => Some(creds.default_method()?),
         };
         if auth_method == Some(AuthMethod::None) && secret.is_some() {
             return Err(Error::config("client_secret", "given, but auth_method is none"));
@@ -679,9 +682,13 @@ impl Credentials {
         if ok { Ok(()) } else { Err(Error::config(field, format!("missing (required by {})", m.as_str()))) }
     }
 
-    /// The method to use when none is configured and there is no metadata to ask.
-    pub(crate) fn default_method(self) -> AuthMethod {
-        self.preferences().next().unwrap_or(AuthMethod::None)
+    /// The method to use when none is configured and there is no metadata to ask. No credential
+    /// at all is a forgotten secret far more often than a public client, so `none` must be asked
+    /// for explicitly.
+    pub(crate) fn default_method(self) -> Result<AuthMethod, Error> {
+        self.preferences()
+            .next()
+            .ok_or_else(|| Error::config("client_secret", "missing (or set auth_method none for a public client)"))
     }
 
     /// Methods these credentials allow, most preferred first.

@@ -77,7 +77,7 @@ impl Fetcher {
         let secret = RwLock::new(cfg.secret.clone());
         let resolved = OnceLock::new();
         if let Endpoint::TokenUrl(url) = &cfg.endpoint {
-            let auth_method = cfg.auth_method.unwrap_or_else(|| cfg.credentials().default_method());
+            let auth_method = cfg.auth_method.expect("validate picks a method for a fixed token URL");
             let _ = resolved.set(Resolved { token_url: url.clone(), auth_method, issuer: None });
         }
         Ok(Fetcher { cfg, agent, secret, scope, resolved, dpop_nonce: Mutex::new(None) })

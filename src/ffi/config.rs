@@ -59,7 +59,8 @@ fn update(
     boundary(err, || {
         // SAFETY: NULL or a live, single-owner config (conventions block).
         let cfg = unsafe { mut_arg(cfg, "cfg") }?;
-        cfg.builder = f(std::mem::take(&mut cfg.builder))?;
+        // A failing setter leaves the config as it was.
+        cfg.builder = f(cfg.builder.clone())?;
         Ok(())
     })
 }

@@ -1,0 +1,131 @@
+//! Faults queued with POST /_dev/fault, applied to coming /token requests.
+
+use serde::{Deserialize, Deserializer};
+use serde_json::{Map, Value};
+
+/// One queued fault. Unknown fields are rejected so a misspelled field fails the test that sent it.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fault {
+    /// How many /token requests this applies to; 0 = until the queue is cleared.
+    #[serde(default = "one")]
+    pub count: u64,
+    #[serde(default)]
+    pub latency_ms: u64,
+    pub status: Option<u16>,
+    pub retry_after: Option<String>,
+    pub error: Option<String>,
+    pub error_description: Option<String>,
+    pub body: Option<BodyKind>,
+    /// Sent verbatim; an explicit `null` is kept (as `Some(Value::Null)`), unlike absence.
+    #[serde(default, deserialize_with = "present")]
+    pub expires_in: Option<Value>,
+    #[serde(default)]
+    pub omit_expires_in: bool,
+    pub token_type: Option<String>,
+    #[serde(default)]
+    pub omit_token_type: bool,
+    #[serde(default)]
+    pub omit_scope: bool,
+    #[serde(default)]
+    pub access_token_format: TokenFormat,
+    #[serde(default)]
+    pub extra: Map<String, Value>,
+    #[serde(default)]
+    pub redirect: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BodyKind {
+    Malformed,
+    Truncated,
+    Oversized,
+    Html,
+    Empty,
+    Form,
+    CloseMidBody,
+}
+
+impl BodyKind {
+    /// Body kinds that carry a real, issued token (and so need an authenticated client).
+    fn carries_token(self) -> bool {
+        matches!(self, BodyKind::Oversized | BodyKind::Form)
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenFormat {
+    #[default]
+    Opaque,
+    Jwt,
+}
+
+fn one() -> u64 {
+    1
+}
+
+fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(deserializer).map(Some)
+}
+
+impl Fault {
+    /// Parses and checks a fault; the error text goes back to the test that queued it.
+    pub fn from_json(body: &[u8]) -> Result<Fault, String> {
+        let fault: Fault = serde_json::from_slice(body).map_err(|e| format!("invalid fault: {e}"))?;
+        fault.validate()?;
+        Ok(fault)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        if let Some(status) = self.status.filter(|s| !(200..=599).contains(s)) {
+            return Err(format!("status {status} is not between 200 and 599"));
+        }
+        let printable = |value: &String| value.bytes().all(|b| b == b'\t' || (b' '..=b'~').contains(&b));
+        if self.retry_after.as_ref().is_some_and(|value| !printable(value)) {
+            return Err("retry_after must be printable ASCII (a header value)".into());
+        }
+        if let Some(body) = self.body {
+            if self.error.is_some() {
+                return Err("error and body cannot be combined".into());
+            }
+            if body.carries_token() && self.error_status().is_some() {
+                return Err(format!("body {body:?} is a success answer and cannot have status {:?}", self.status));
+            }
+        }
+        Ok(())
+    }
+
+    /// The status of an error answer, when the fault asks for one (any status but 200).
+    pub fn error_status(&self) -> Option<u16> {
+        self.status.filter(|&s| s != 200)
+    }
+
+    /// Faults that answer without looking at the request: no authentication happens.
+    pub fn skips_auth(&self) -> bool {
+        self.redirect || self.error_status().is_some() || self.body.is_some_and(|b| !b.carries_token())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_validates() {
+        let fault = Fault::from_json(br#"{"status": 503, "retry_after": "1", "expires_in": null}"#).unwrap();
+        assert_eq!(fault.count, 1);
+        assert_eq!(fault.expires_in, Some(Value::Null));
+        assert!(fault.skips_auth());
+
+        let fault = Fault::from_json(br#"{"error": "invalid_client", "count": 0}"#).unwrap();
+        assert!(!fault.skips_auth());
+
+        assert!(Fault::from_json(br#"{"stauts": 500}"#).is_err());
+        assert!(Fault::from_json(br#"{"body": "bogus"}"#).is_err());
+        assert!(Fault::from_json(br#"{"body": "form", "status": 500}"#).is_err());
+        assert!(Fault::from_json(br#"{"status": 99}"#).is_err());
+        assert!(Fault::from_json(b"not json").is_err());
+    }
+}

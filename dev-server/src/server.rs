@@ -1,0 +1,117 @@
+//! Listening, dispatching each request to its own thread, routing and logging.
+
+use std::error::Error;
+use std::io::{self, Write};
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::thread;
+use std::time::Instant;
+
+use serde_json::json;
+use tiny_http::{Method, Request, Server};
+
+use crate::cli::Config;
+use crate::conn::ConnectionKicker;
+use crate::http::{self, Outcome, Reply, with_header};
+use crate::state::{InFlight, State};
+use crate::{dev, resource, token};
+
+/// Every path and the methods it answers, for 405's `Allow` header.
+const ROUTES: &[(&str, &str)] = &[
+    ("/token", "POST"),
+    ("/resource", "GET"),
+    ("/introspect", "POST"),
+    ("/_dev/revoke", "POST"),
+    ("/_dev/stats", "GET"),
+    ("/_dev/last-token-request", "GET"),
+    ("/_dev/reset", "POST"),
+    ("/_dev/settings", "GET, POST"),
+    ("/_dev/fault", "POST, DELETE"),
+];
+
+pub fn run(config: Config) -> Result<(), Box<dyn Error + Send + Sync>> {
+    let listener = TcpListener::bind(config.addr).map_err(|e| format!("cannot listen on {}: {e}", config.addr))?;
+    let addr = listener.local_addr()?;
+    let server = Server::from_listener(listener, None)?;
+    let state = Arc::new(State::new(config.clients, addr));
+
+    // The one line on stdout: tests read the port from it, so flush it at once.
+    let mut stdout = io::stdout().lock();
+    writeln!(stdout, "cctoken-dev-server listening on http://{addr}")?;
+    stdout.flush()?;
+    drop(stdout);
+
+    if config.exit_on_stdin_eof {
+        // An orphaned test server must not outlive the test: its parent holding our stdin is the
+        // signal, because the pipe closes however the parent dies.
+        thread::spawn(|| {
+            let _ = io::copy(&mut io::stdin().lock(), &mut io::sink());
+            std::process::exit(0);
+        });
+    }
+
+    // A thread per request: tests hold many /token requests in a slow fault while /_dev/* must
+    // still answer, so nothing may wait behind a sleeping request.
+    let kicker = ConnectionKicker::start(addr);
+    for request in server.incoming_requests() {
+        kicker.request_arrived();
+        let state = Arc::clone(&state);
+        let quiet = config.quiet;
+        let spawned = thread::Builder::new().name("request".into()).spawn(move || handle(&state, request, quiet));
+        if let Err(e) = spawned {
+            // The request was dropped with the closure, which makes tiny_http answer 500.
+            eprintln!("cannot start a request thread: {e}");
+        }
+    }
+    Ok(())
+}
+
+fn handle(state: &State, mut request: Request, quiet: bool) {
+    let started = Instant::now();
+    let method = request.method().clone();
+    // The query string is left out: it is never needed, and it is no place to log from.
+    let path = http::path(&request).to_string();
+
+    let status = if path == "/token" {
+        // Counted on arrival, in flight until the response is written (the guard drops last).
+        let _in_flight = InFlight::start(&state.stats);
+        let outcome = match method {
+            Method::Post => token::handle(state, &mut request),
+            _ => Outcome::Reply(not_found_or_not_allowed(&path)),
+        };
+        http::send(request, outcome, state.addr)
+    } else {
+        let reply = route(state, &method, &path, &mut request);
+        http::send(request, reply.into(), state.addr)
+    };
+
+    if !quiet {
+        let ms = started.elapsed().as_secs_f64() * 1000.0;
+        // Logging must never take the server down, e.g. when stderr is closed.
+        let _ = writeln!(io::stderr(), "{method} {path} {status} {ms:.1}ms");
+    }
+}
+
+fn route(state: &State, method: &Method, path: &str, request: &mut Request) -> Reply {
+    match (path, method) {
+        ("/resource", Method::Get) => resource::resource(state, request),
+        ("/introspect", Method::Post) => resource::introspect(state, request),
+        ("/_dev/revoke", Method::Post) => dev::revoke(state),
+        ("/_dev/stats", Method::Get) => dev::stats(state),
+        ("/_dev/last-token-request", Method::Get) => dev::last_token_request(state),
+        ("/_dev/reset", Method::Post) => dev::reset(state),
+        ("/_dev/settings", Method::Get) => dev::get_settings(state),
+        ("/_dev/settings", Method::Post) => dev::set_settings(state, request),
+        ("/_dev/fault", Method::Post) => dev::push_fault(state, request),
+        ("/_dev/fault", Method::Delete) => dev::clear_faults(state),
+        ("/_dev/redirect-target", _) => dev::redirect_target(state, request),
+        _ => not_found_or_not_allowed(path),
+    }
+}
+
+fn not_found_or_not_allowed(path: &str) -> Reply {
+    match ROUTES.iter().find(|(p, _)| *p == path) {
+        Some((_, allow)) => with_header(http::json(405, &json!({"error": "method_not_allowed"})), "Allow", allow),
+        None => http::json(404, &json!({"error": "not_found"})),
+    }
+}
