@@ -40,7 +40,7 @@ python=python3
 
 mkdir -p target/examples
 cc -std=c11 -Wall -Wextra -Werror -Iinclude examples/c/fetch_token.c \
-    target/stage/lib/libcctoken.a -lpthread -ldl -lm -o target/examples/fetch_token_c
+    target/stage/lib/libcctoken.a -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc -o target/examples/fetch_token_c
 
 # Each example prints one line "<lang>: token fetches=N cache hits=M ..." and exits 0.
 check() {
