@@ -307,6 +307,9 @@ pub(crate) fn transport_error(e: ureq::Error) -> Error {
                 TransportKind::Connect
             }
             K::TimedOut | K::WouldBlock => TransportKind::Timeout,
+            // rustls reports handshake failures (unknown CA, wrong host name) through the
+            // socket's io::Error, so ureq hands them over as I/O errors.
+            _ if io.get_ref().is_some_and(|inner| inner.is::<rustls::Error>()) => TransportKind::Tls,
             _ => TransportKind::Io,
         },
         ureq::Error::Tls(_) | ureq::Error::Rustls(_) | ureq::Error::Pem(_) | ureq::Error::TlsRequired => {

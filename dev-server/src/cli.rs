@@ -4,6 +4,7 @@ use std::collections::HashSet;
 use std::fmt;
 use std::fs;
 use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::PathBuf;
 
 use serde::Deserialize;
 
@@ -26,14 +27,21 @@ OPTIONS:
       --secret SECRET       Its secret (required unless --auth none).
       --scopes A,B,...      Comma-separated scopes it may request [default: any scope].
       --lifetime SECONDS    Lifetime of its tokens [default: the server default].
-      --auth METHOD         How it must authenticate: basic | post | none | any [default: any].
+      --auth METHOD         How it must authenticate: basic | post | none | any | tls |
+                            self_signed [default: any].
                             basic = client_secret_basic, post = client_secret_post,
                             none = public client identified by client_id in the body,
-                            any = basic or post.
+                            any = basic or post, tls = tls_client_auth (a certificate from
+                            the generated CA), self_signed = self_signed_tls_client_auth
+                            (the generated self-signed certificate); both need --tls-dir.
     --lifetime SECONDS      Before any --client: the default token lifetime [default: 3600].
     --config FILE           Read clients from a JSON file (combined with any --client):
                             {\"lifetime\": 3600, \"clients\": [{\"id\": \"svc\", \"secret\": \"s3cret\",
                              \"scopes\": [\"read\"], \"lifetime\": 60, \"auth\": \"any\"}]}
+    --tls-dir DIR           Serve HTTPS: generate a CA, a certificate for 127.0.0.1 (only; so
+                            `localhost` is a host-name mismatch) and one client certificate per
+                            tls/self_signed client, and write them to DIR as ca.pem, server.pem,
+                            server-key.pem, <client>.pem and <client>-key.pem.
     --exit-on-stdin-eof     Exit when standard input is closed (so a test's server dies with it).
     --quiet                 Do not log requests to stderr.
     -h, --help              Print this help.
@@ -44,6 +52,7 @@ OPTIONS:
 
 OUTPUT:
     One line on stdout once listening:  cctoken-dev-server listening on http://127.0.0.1:PORT
+    (https:// with --tls-dir)
     Then one line per request on stderr (method, path, status, duration); secrets, Authorization
     headers and tokens are never logged.
 
@@ -118,6 +127,8 @@ pub struct Config {
     pub clients: Vec<ClientConfig>,
     pub exit_on_stdin_eof: bool,
     pub quiet: bool,
+    /// HTTPS mode: where the generated CA and certificates are written.
+    pub tls_dir: Option<PathBuf>,
 }
 
 #[derive(Debug)]
@@ -165,6 +176,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, CliError
     let mut quiet = false;
     let mut default_lifetime = None;
     let mut config_file = None;
+    let mut tls_dir = None;
     let mut specs: Vec<ClientSpec> = Vec::new();
 
     while let Some(arg) = args.next() {
@@ -184,6 +196,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, CliError
             "--exit-on-stdin-eof" => exit_on_stdin_eof = true,
             "--quiet" => quiet = true,
             "--config" => config_file = Some(value()?),
+            "--tls-dir" => tls_dir = Some(PathBuf::from(value()?)),
             "--client" => specs.push(ClientSpec { id: value()?, ..ClientSpec::default() }),
             "--lifetime" => {
                 let lifetime = parse_lifetime(&value()?)?;
@@ -224,7 +237,12 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, CliError
         resolve_clients(specs, default_lifetime)?
     };
 
-    Ok(Command::Run(Config { addr: resolve_addr(&addr, allow_non_loopback)?, clients, exit_on_stdin_eof, quiet }))
+    let needs_tls = clients.iter().any(|c| matches!(c.auth, AuthMethod::Tls | AuthMethod::SelfSignedTls));
+    if needs_tls && tls_dir.is_none() {
+        return Err(err("clients with auth tls or self_signed need --tls-dir"));
+    }
+    let addr = resolve_addr(&addr, allow_non_loopback)?;
+    Ok(Command::Run(Config { addr, clients, exit_on_stdin_eof, quiet, tls_dir }))
 }
 
 fn current<'a>(specs: &'a mut [ClientSpec], option: &str) -> Result<&'a mut ClientSpec, CliError> {
@@ -241,7 +259,9 @@ fn parse_auth(text: &str) -> Result<AuthMethod, CliError> {
         "post" | "client_secret_post" => Ok(AuthMethod::Post),
         "none" => Ok(AuthMethod::None),
         "any" => Ok(AuthMethod::Any),
-        _ => Err(err(format!("invalid auth method {text:?}: expected basic, post, none or any"))),
+        "tls" | "tls_client_auth" => Ok(AuthMethod::Tls),
+        "self_signed" | "self_signed_tls_client_auth" => Ok(AuthMethod::SelfSignedTls),
+        _ => Err(err(format!("invalid auth method {text:?}: expected basic, post, none, any, tls or self_signed"))),
     }
 }
 
@@ -258,8 +278,8 @@ fn resolve_clients(specs: Vec<ClientSpec>, default_lifetime: u64) -> Result<Vec<
             }
             let auth = spec.auth.as_deref().map(parse_auth).transpose()?.unwrap_or(AuthMethod::Any);
             match (auth, &spec.secret) {
-                (AuthMethod::None, Some(_)) => {
-                    return Err(err(format!("client {:?}: a client with auth none has no secret", spec.id)));
+                (AuthMethod::None | AuthMethod::Tls | AuthMethod::SelfSignedTls, Some(_)) => {
+                    return Err(err(format!("client {:?}: a client with auth {} has no secret", spec.id, auth.name())));
                 }
                 (AuthMethod::Basic | AuthMethod::Post | AuthMethod::Any, None) => {
                     return Err(err(format!("client {:?} needs a secret (or auth none)", spec.id)));

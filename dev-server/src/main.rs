@@ -9,6 +9,7 @@ mod http;
 mod resource;
 mod server;
 mod state;
+mod tls;
 mod token;
 
 use std::process::ExitCode;

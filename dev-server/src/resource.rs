@@ -52,6 +52,9 @@ pub fn introspect(state: &State, request: &mut Request) -> Reply {
     if let Some(scope) = issued.scope {
         answer.insert("scope".into(), Value::from(scope));
     }
+    if let Some(sha256) = issued.cert_sha256 {
+        answer.insert("cnf".into(), json!({"x5t#S256": sha256}));
+    }
     // RFC 7662 allows `aud` as a string or an array; a single audience stays a string.
     match issued.audience.len() {
         0 => {}

@@ -2,7 +2,7 @@
 
 use std::error::Error;
 use std::io::{self, Write};
-use std::net::TcpListener;
+use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::thread;
 use std::time::Instant;
@@ -14,6 +14,7 @@ use crate::cli::Config;
 use crate::conn::ConnectionKicker;
 use crate::http::{self, Outcome, Reply, with_header};
 use crate::state::{InFlight, State};
+use crate::tls::Tls;
 use crate::{dev, resource, token};
 
 /// Every path and the methods it answers, for 405's `Allow` header.
@@ -31,13 +32,37 @@ const ROUTES: &[(&str, &str)] = &[
 
 pub fn run(config: Config) -> Result<(), Box<dyn Error + Send + Sync>> {
     let listener = TcpListener::bind(config.addr).map_err(|e| format!("cannot listen on {}: {e}", config.addr))?;
-    let addr = listener.local_addr()?;
-    let server = Server::from_listener(listener, None)?;
-    let state = Arc::new(State::new(config.clients, addr));
+    let public = listener.local_addr()?;
+    let (server, addr, scheme) = match &config.tls_dir {
+        None => (Server::from_listener(listener, None)?, public, "http"),
+        Some(dir) => {
+            // HTTPS: the TLS front owns the public listener and relays to a private HTTP one.
+            let tls = Arc::new(Tls::generate(dir, &config.clients)?);
+            let inner = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
+            let inner_addr = inner.local_addr()?;
+            let mut state = State::new(config.clients.clone(), inner_addr, public, "https", config.quiet);
+            state.client_cert_sha256 = tls.client_cert_sha256.clone();
+            let state = Arc::new(state);
+            let front_state = Arc::clone(&state);
+            thread::spawn(move || tls.serve(listener, inner_addr, front_state));
+            return serve(Server::from_listener(inner, None)?, &config, state, public, "https");
+        }
+    };
+    let state = Arc::new(State::new(config.clients.clone(), addr, public, scheme, config.quiet));
+    serve(server, &config, state, public, scheme)
+}
 
+fn serve(
+    server: Server,
+    config: &Config,
+    state: Arc<State>,
+    public: SocketAddr,
+    scheme: &str,
+) -> Result<(), Box<dyn Error + Send + Sync>> {
+    let addr = state.addr;
     // The one line on stdout: tests read the port from it, so flush it at once.
     let mut stdout = io::stdout().lock();
-    writeln!(stdout, "cctoken-dev-server listening on http://{addr}")?;
+    writeln!(stdout, "cctoken-dev-server listening on {scheme}://{public}")?;
     stdout.flush()?;
     drop(stdout);
 

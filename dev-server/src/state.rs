@@ -20,6 +20,32 @@ pub enum AuthMethod {
     Post,
     None,
     Any,
+    /// RFC 8705 tls_client_auth: a certificate issued by the generated CA for this client.
+    Tls,
+    /// RFC 8705 self_signed_tls_client_auth: the self-signed certificate generated for it.
+    SelfSignedTls,
+}
+
+impl AuthMethod {
+    pub fn name(self) -> &'static str {
+        match self {
+            AuthMethod::Basic => "basic",
+            AuthMethod::Post => "post",
+            AuthMethod::None => "none",
+            AuthMethod::Any => "any",
+            AuthMethod::Tls => "tls",
+            AuthMethod::SelfSignedTls => "self_signed",
+        }
+    }
+}
+
+/// The client certificate a TLS connection presented.
+#[derive(Debug, Clone)]
+pub struct PeerCert {
+    /// base64url SHA-256 of the DER certificate (`x5t#S256`).
+    pub sha256: String,
+    /// Whether it chains to the generated CA.
+    pub chains_to_ca: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -61,6 +87,8 @@ pub struct IssuedToken {
     /// Wall-clock expiry for /introspect's `exp`.
     pub exp_unix: Option<u64>,
     pub revoked: bool,
+    /// RFC 8705 certificate binding (`cnf.x5t#S256`) of a token issued over mTLS.
+    pub cert_sha256: Option<String>,
 }
 
 impl IssuedToken {
@@ -179,6 +207,23 @@ pub struct State {
     faults: Mutex<VecDeque<Fault>>,
     settings: Mutex<Settings>,
     last_token_request: Mutex<Option<LastTokenRequest>>,
+    /// HTTPS mode: client certificate per relay connection (keyed by its local port).
+    peer_certs: Mutex<HashMap<u16, Option<PeerCert>>>,
+    /// HTTPS mode: the certificate generated for each certificate-authenticated client.
+    pub client_cert_sha256: HashMap<String, String>,
+    pub quiet: bool,
+}
+
+/// Removes a relay connection's certificate when the connection ends.
+pub struct PeerRegistration<'a> {
+    state: &'a State,
+    port: u16,
+}
+
+impl Drop for PeerRegistration<'_> {
+    fn drop(&mut self) {
+        lock(&self.state.peer_certs).remove(&self.port);
+    }
 }
 
 /// A panic in one request thread must not take the whole server down with poisoned locks.
@@ -187,23 +232,40 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl State {
-    pub fn new(clients: Vec<ClientConfig>, addr: SocketAddr) -> Self {
+    /// `addr` is where the HTTP server listens; `public` where clients connect (the TLS front
+    /// in HTTPS mode, else the same address).
+    pub fn new(clients: Vec<ClientConfig>, addr: SocketAddr, public: SocketAddr, scheme: &str, quiet: bool) -> Self {
         // When listening on all interfaces, loopback is the address that surely reaches us.
-        let reachable = match addr.ip() {
-            IpAddr::V4(ip) if ip.is_unspecified() => SocketAddr::new(Ipv4Addr::LOCALHOST.into(), addr.port()),
-            IpAddr::V6(ip) if ip.is_unspecified() => SocketAddr::new(Ipv6Addr::LOCALHOST.into(), addr.port()),
-            _ => addr,
+        let reachable = match public.ip() {
+            IpAddr::V4(ip) if ip.is_unspecified() => SocketAddr::new(Ipv4Addr::LOCALHOST.into(), public.port()),
+            IpAddr::V6(ip) if ip.is_unspecified() => SocketAddr::new(Ipv6Addr::LOCALHOST.into(), public.port()),
+            _ => public,
         };
         State {
             clients: clients.into_iter().map(|c| (c.id.clone(), c)).collect(),
             addr,
-            base_url: format!("http://{reachable}"),
+            base_url: format!("{scheme}://{reachable}"),
             stats: Stats::default(),
             tokens: Mutex::default(),
             faults: Mutex::default(),
             settings: Mutex::default(),
             last_token_request: Mutex::default(),
+            peer_certs: Mutex::default(),
+            client_cert_sha256: HashMap::new(),
+            quiet,
         }
+    }
+
+    /// Records the certificate (if any) of the TLS connection relayed from local port `port`.
+    pub fn register_peer_cert(&self, port: u16, cert: Option<PeerCert>) -> PeerRegistration<'_> {
+        lock(&self.peer_certs).insert(port, cert);
+        PeerRegistration { state: self, port }
+    }
+
+    /// The client certificate behind a request: `None` for plain HTTP or no certificate.
+    pub fn peer_cert(&self, remote: Option<&SocketAddr>) -> Option<PeerCert> {
+        let port = remote.filter(|a| a.ip().is_loopback())?.port();
+        lock(&self.peer_certs).get(&port).cloned().flatten()
     }
 
     pub fn client(&self, id: &str) -> Option<&ClientConfig> {

@@ -13,7 +13,8 @@ use tiny_http::{Request, StatusCode};
 use crate::fault::{BodyKind, Fault, TokenFormat};
 use crate::http::{self, Outcome, Reply, no_store, oauth_error, request_header, with_header};
 use crate::state::{
-    AuthMethod, BasicDecoding, ClientConfig, IssuedToken, LastHeaders, LastTokenRequest, State, Stats, expiry, unix_now,
+    AuthMethod, BasicDecoding, ClientConfig, IssuedToken, LastHeaders, LastTokenRequest, PeerCert, State, Stats,
+    expiry, unix_now,
 };
 
 /// Size of the padding field of the `oversized` body.
@@ -171,6 +172,8 @@ struct Grant<'a> {
     scope: Option<String>,
     audience: Vec<String>,
     resources: Vec<String>,
+    /// The client certificate's thumbprint when it authenticated with one (RFC 8705 binding).
+    cert_sha256: Option<String>,
 }
 
 fn invalid_request(description: &str) -> Reply {
@@ -206,7 +209,11 @@ fn grant<'a>(
         }
     }
 
-    let client = authenticate(state, form, basic, decoding)?;
+    let peer = state.peer_cert(request.remote_addr());
+    let (client, cert_sha256) = match certificate_client(state, form, basic, peer)? {
+        Some(found) => found,
+        None => (authenticate(state, form, basic, decoding)?, None),
+    };
 
     let requested: Vec<&str> = form.first("scope").unwrap_or("").split(' ').filter(|s| !s.is_empty()).collect();
     let allowed = |scope: &&str| client.scopes.is_empty() || client.scopes.iter().any(|a| a == scope);
@@ -221,7 +228,31 @@ fn grant<'a>(
         None
     };
 
-    Ok(Grant { client, scope, audience: form.all("audience"), resources: form.all("resource") })
+    Ok(Grant { client, scope, audience: form.all("audience"), resources: form.all("resource"), cert_sha256 })
+}
+
+/// RFC 8705: a client registered for certificate authentication names itself with `client_id`
+/// and proves itself with the TLS client certificate alone. `Ok(None)`: not such a client.
+fn certificate_client<'a>(
+    state: &'a State,
+    form: &Form,
+    basic: &BasicHeader,
+    peer: Option<PeerCert>,
+) -> Result<Option<(&'a ClientConfig, Option<String>)>, Reply> {
+    let Some(client) = form.first("client_id").and_then(|id| state.client(id)) else { return Ok(None) };
+    if !matches!(client.auth, AuthMethod::Tls | AuthMethod::SelfSignedTls) {
+        return Ok(None);
+    }
+    if !matches!(basic, BasicHeader::Absent) || form.first("client_secret").is_some() {
+        return Err(invalid_client());
+    }
+    // tls_client_auth: issued by our CA; self_signed: the registered certificate. Both are the
+    // certificate generated for this client.
+    let registered = state.client_cert_sha256.get(&client.id);
+    let ok = peer
+        .as_ref()
+        .is_some_and(|p| Some(&p.sha256) == registered && (client.auth == AuthMethod::SelfSignedTls || p.chains_to_ca));
+    if ok { Ok(Some((client, peer.map(|p| p.sha256)))) } else { Err(invalid_client()) }
 }
 
 fn authenticate<'a>(
@@ -324,6 +355,7 @@ fn answer(state: &State, grant: &Grant, fault: &Fault) -> Outcome {
             expires_at,
             exp_unix,
             revoked: false,
+            cert_sha256: grant.cert_sha256.clone(),
         },
     );
     Stats::bump(&state.stats.token_successes);

@@ -58,6 +58,14 @@ impl DevServer {
         ])
     }
 
+    /// HTTPS mode: the server writes its CA and client certificates to `dir` (see
+    /// `cctoken-dev-server --help`, `--tls-dir`); the control endpoints trust that CA.
+    pub fn with_tls(dir: &std::path::Path, args: &[&str]) -> DevServer {
+        let mut all = vec!["--tls-dir", dir.to_str().expect("UTF-8 temp path")];
+        all.extend_from_slice(args);
+        Self::with_args(&all)
+    }
+
     pub fn with_args(args: &[&str]) -> DevServer {
         let mut child = Command::new(binary())
             .args(["--addr", "127.0.0.1:0", "--exit-on-stdin-eof"])
@@ -70,8 +78,15 @@ impl DevServer {
         let mut line = String::new();
         BufReader::new(child.stdout.take().expect("stdout piped")).read_line(&mut line).expect("read banner");
         let base = line.trim().rsplit(' ').next().expect("banner ends with the URL").to_string();
-        assert!(base.starts_with("http://127.0.0.1:"), "unexpected banner {line:?}");
+        assert!(base.starts_with("http://127.0.0.1:") || base.starts_with("https://127.0.0.1:"), "banner {line:?}");
+        let mut tls = ureq::tls::TlsConfig::builder();
+        if let Some(i) = args.iter().position(|a| *a == "--tls-dir") {
+            let pem = std::fs::read(PathBuf::from(args[i + 1]).join("ca.pem")).expect("the server wrote ca.pem");
+            let ca = ureq::tls::Certificate::from_pem(&pem).expect("ca.pem").to_owned();
+            tls = tls.root_certs(ureq::tls::RootCerts::Specific(std::sync::Arc::new(vec![ca])));
+        }
         let agent = ureq::Agent::config_builder()
+            .tls_config(tls.build())
             .http_status_as_error(false)
             .max_redirects(0)
             .timeout_global(Some(Duration::from_secs(10)))
