@@ -18,7 +18,7 @@ DEV_SERVER := target/debug/cctoken-dev-server
 export CCTOKEN_DEV_SERVER := $(CURDIR)/$(DEV_SERVER)
 
 .PHONY: all build header stage test test-rust lint test-c test-python test-go test-examples \
-        demo bench install clean
+        interop-deps demo bench bench-smoke install clean
 
 all: build
 
@@ -42,24 +42,32 @@ stage:
 	mkdir -p bindings/python/cctoken
 	cp target/release/libcctoken.so bindings/python/cctoken/libcctoken.so
 
-test: lint test-rust stage test-c test-python test-go test-examples
+test: lint test-rust stage test-c test-python test-go test-examples bench-smoke
 	@echo "make test: all suites passed"
 
 lint:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
-test-rust:
+# oidc-provider (pinned in tests/interop/package-lock.json) for the interop suites.
+INTEROP_MODULES := tests/interop/node_modules/.package-lock.json
+$(INTEROP_MODULES): tests/interop/package.json tests/interop/package-lock.json
+	npm ci --prefix tests/interop --no-audit --no-fund
+	@touch $@
+
+interop-deps: $(INTEROP_MODULES)
+
+test-rust: interop-deps
 	$(CARGO) build --quiet -p cctoken-dev-server
 	$(CARGO) test --workspace
 
 test-c: stage
 	$(MAKE) -C tests/c test
 
-test-python: stage
+test-python: stage interop-deps
 	$(MAKE) -C bindings/python test
 
-test-go: stage
+test-go: stage interop-deps
 	$(MAKE) -C bindings/go test
 
 test-examples: stage
@@ -71,6 +79,10 @@ demo: stage
 
 bench: stage
 	$(MAKE) -C benches bench
+
+# Every benchmark once with tiny counts, so `make bench` cannot rot unnoticed.
+bench-smoke: stage
+	$(MAKE) -C benches smoke
 
 install: stage
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
