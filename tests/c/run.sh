@@ -171,6 +171,26 @@ else
     fail "README.md gives the static link line"
 fi
 
+# `make install`: library, header and pkg-config file; a program built with pkg-config's flags
+# against the installed copy runs.
+prefix="$workdir/prefix"
+if make -s -C "$ROOT" install PREFIX="$prefix" >"$workdir/install.log" 2>&1; then
+    export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
+    # shellcheck disable=SC2046 # pkg-config's output is a list of flags
+    if cc -std=c11 -Wall -Werror "$ROOT/examples/c/fetch_token.c" $(pkg-config --cflags --libs cctoken) \
+        -Wl,-rpath,"$prefix/lib" -o "$workdir/installed_example" &&
+        start_server && out=$("$workdir/installed_example") && stop_server; then
+        equal "make install: pkg-config build of the example against the installed library" \
+            "$out" "c: token fetches=1 cache hits=1000"
+    else
+        stop_server
+        fail "make install: pkg-config build of the example against the installed library"
+    fi
+else
+    cat "$workdir/install.log" >&2
+    fail "make install PREFIX=..."
+fi
+
 # The example prints exactly one line: 1 fetch, then 1000 cache hits.
 start_server
 example_output=$("$OUT/asan/fetch_token") || example_output="(exit status $?) $example_output"
