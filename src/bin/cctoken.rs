@@ -6,11 +6,15 @@ use std::time::Duration;
 use cctoken::{AuthMethod, Client, Secret};
 
 const USAGE: &str = "\
-usage: cctoken token --token-url URL --client-id ID
-                     (--client-secret-file PATH | --client-secret-env VAR | --auth-method none)
+usage: cctoken token (--token-url URL | --issuer URL) --client-id ID
+                     (--client-secret-file PATH | --client-secret-env VAR | --private-key-file PEM
+                      | --client-cert-file PEM --client-key-file PEM | --auth-method none)
                      [--scope S]... [--audience A] [--resource URI]... [--param NAME=VALUE]...
-                     [--auth-method client_secret_basic|client_secret_basic_raw|client_secret_post|none]
-                     [--timeout-ms N] [--format token|json|header]
+                     [--auth-method client_secret_basic|client_secret_basic_raw|client_secret_post|
+                                    client_secret_jwt|private_key_jwt|tls_client_auth|
+                                    self_signed_tls_client_auth|none]
+                     [--key-id KID] [--ca-file PEM]... [--dpop] [--timeout-ms N]
+                     [--format token|json|header]
 
 Prints an OAuth 2.0 client-credentials access token (RFC 6749 §4.4).
   --format token   the access token alone (default)
@@ -82,14 +86,31 @@ fn parse(args: &[String]) -> Result<(cctoken::ClientBuilder, Format, Duration), 
     let mut b = Client::builder();
     let mut format = Format::Token;
     let mut timeout = Duration::from_secs(30);
+    let (mut cert, mut key) = (None, None);
     let mut it = args.iter();
     while let Some(flag) = it.next() {
         if flag == "-h" || flag == "--help" {
             return Err("help requested".into());
         }
+        if flag == "--dpop" {
+            b = b.dpop(true);
+            continue;
+        }
         let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
         b = match flag.as_str() {
             "--token-url" => b.token_url(value),
+            "--issuer" => b.issuer(value),
+            "--private-key-file" => b.private_key_pem(read(flag, value)?),
+            "--key-id" => b.key_id(value),
+            "--client-cert-file" => {
+                cert = Some(read(flag, value)?);
+                b
+            }
+            "--client-key-file" => {
+                key = Some(read(flag, value)?);
+                b
+            }
+            "--ca-file" => b.root_ca_pem(read(flag, value)?),
             "--client-id" => b.client_id(value),
             "--client-secret-file" => b.client_secret_file(value, false),
             "--client-secret-env" => b.client_secret(Secret::from_env(value).map_err(|e| e.to_string())?),
@@ -117,5 +138,14 @@ fn parse(args: &[String]) -> Result<(cctoken::ClientBuilder, Format, Duration), 
             other => return Err(format!("unknown option `{other}`")),
         };
     }
+    match (cert, key) {
+        (Some(cert), Some(key)) => b = b.client_certificate_pem(cert, key),
+        (None, None) => {}
+        _ => return Err("--client-cert-file and --client-key-file go together".into()),
+    }
     Ok((b, format, timeout))
+}
+
+fn read(flag: &str, path: &str) -> Result<Vec<u8>, String> {
+    std::fs::read(path).map_err(|e| format!("{flag} {path}: {e}"))
 }
