@@ -1,0 +1,411 @@
+"""``Client``, ``Token`` and ``Metrics``: the Python face of a native ``cct_client``.
+
+Three things here are not a plain wrapping of the C ABI:
+
+* **Fast path.** The client keeps the last token with the deadline the library gave it
+  (``cct_token_fresh_for_ms``) and returns it without crossing the FFI until then. The library
+  still decides every fetch; these hits are added to ``metrics().hits``.
+* **Closing while in use.** Every native call is counted in flight under a lock; ``close()``
+  detaches the handle and the last call to return frees it, so ``close()`` never frees memory
+  under a thread that is still inside the library.
+* **Fork.** In a child process the inherited native client is dropped without freeing it (its
+  Rust state may be mid-lock, copied from a thread that does not exist in the child) and a new
+  one is built from the kept options on first use, so parent and child share nothing.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import math
+import os
+import threading
+import time
+import weakref
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from . import _config
+from . import _native as n
+from .errors import ClosedError, call
+
+if TYPE_CHECKING:
+    from .adapters import HttpxAuth, RequestsAuth
+
+
+class _Handle:
+    """One native ``cct_client *`` and the number of calls running on it."""
+
+    __slots__ = ("ptr", "inflight", "detached")
+
+    def __init__(self, ptr: Any) -> None:
+        self.ptr = ptr
+        self.inflight = 0
+        # Set by close(): the last call to leave frees the native client.
+        self.detached = False
+
+
+class Token:
+    """An access token. ``repr()``/``str()`` never show the token itself.
+
+    Attributes: ``access_token``, ``token_type`` (e.g. "Bearer", "DPoP"), ``scope`` (granted
+    scopes, space-separated, or None), ``expires_at`` (Unix time in seconds, or None for a
+    single-use token) and ``expires_in`` (seconds left, counted on a monotonic clock).
+    """
+
+    __slots__ = ("_access_token", "_token_type", "_scope", "_expires_at", "_expires_mono", "_ptr", "_source")
+    # Kept on the class so __del__ still works while the interpreter shuts down.
+    _free = staticmethod(n.lib.cct_token_free)
+
+    def __init__(self) -> None:
+        raise TypeError("Token objects come from Client.token()")
+
+    @classmethod
+    def _adopt(cls, ptr: Any, source: _Handle) -> Token:
+        """Wraps a ``cct_token *`` the caller owns; it is freed with this object."""
+        lib = n.lib
+        self = cls.__new__(cls)
+        self._ptr = ptr
+        self._source = source
+        self._access_token = lib.cct_token_access_token(ptr).decode()
+        self._token_type = lib.cct_token_token_type(ptr).decode()
+        scope = lib.cct_token_scope(ptr)
+        self._scope = None if scope is None else scope.decode()
+        expires_at = lib.cct_token_expires_at_unix(ptr)
+        self._expires_at = expires_at or None
+        self._expires_mono = time.monotonic() + lib.cct_token_expires_in_ms(ptr) / 1000
+        return self
+
+    def __del__(self) -> None:
+        ptr = getattr(self, "_ptr", None)
+        if ptr:
+            self._ptr = None
+            self._free(ptr)
+
+    @property
+    def access_token(self) -> str:
+        """The token to send. Never log it."""
+        return self._access_token
+
+    @property
+    def token_type(self) -> str:
+        return self._token_type
+
+    @property
+    def scope(self) -> str | None:
+        return self._scope
+
+    @property
+    def expires_at(self) -> int | None:
+        return self._expires_at
+
+    @property
+    def expires_in(self) -> float:
+        return max(0.0, self._expires_mono - time.monotonic())
+
+    @property
+    def authorization_header(self) -> str:
+        """The value of the ``Authorization`` header: ``"<token_type> <access_token>"``."""
+        return f"{self._token_type} {self._access_token}"
+
+    def __repr__(self) -> str:
+        return (
+            f"Token(token_type={self._token_type!r}, access_token='[redacted]', "
+            f"expires_in={self.expires_in:.0f}, scope={self._scope!r})"
+        )
+
+    __str__ = __repr__
+
+    def __reduce__(self) -> Any:
+        # A token belongs to the native client that issued it; send the fields, not the object.
+        raise TypeError("cctoken.Token cannot be pickled; send token.access_token instead")
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """A snapshot of a client's counters."""
+
+    #: Calls answered from a cached token (by the library, or by this binding's fast path).
+    hits: int
+    #: Calls that had to fetch or wait for a fetch.
+    misses: int
+    #: Token requests started (retries not counted).
+    fetches: int
+    #: Fetches that ended in an error.
+    fetch_failures: int
+    #: Extra HTTP attempts made by the retry policy.
+    retries: int
+    #: Calls that waited for a fetch another caller had started.
+    coalesced_waiters: int
+    #: Calls answered with the still-valid token while a refresh had failed.
+    stale_served: int
+    #: Duration of the last completed fetch, in seconds.
+    last_fetch_latency: float
+
+
+# Every open client, so the fork hook can reach them; weak, so it keeps none of them alive.
+_live_clients: weakref.WeakSet[Client] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for client in list(_live_clients):
+        client._forget_native_after_fork()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+class Client:
+    """An OAuth 2.0 client-credentials client with a thread-safe token cache.
+
+    Every keyword mirrors one option of the C configuration (see the package README for the
+    list); an unknown keyword is a ``TypeError``, a bad value a ``ConfigError``. Share one
+    client between threads; close it (or use ``with``) when done.
+    """
+
+    def __init__(self, **options: Any) -> None:
+        self._options = _config.check(options)
+        self._lock = threading.Lock()  # guards the handle, in-flight counts and _current
+        self._hits_lock = threading.Lock()
+        self._fast_hits = 0
+        self._current: tuple[Token, float] | None = None  # (token, monotonic deadline)
+        # Bumped by invalidate/close/fork: a fetch that started before must not cache its token.
+        self._epoch = 0
+        self._closed = False
+        self._handle: _Handle | None = None  # set last: close() copes with a failed build
+        self._handle = _Handle(_config.build_client(self._options))
+        _live_clients.add(self)
+
+    # -- tokens ---------------------------------------------------------------------------------
+
+    def token(self, timeout: float | None = None) -> Token:
+        """A valid access token: cached, refreshed ahead of expiry, fetched when needed.
+
+        Waits at most ``timeout`` seconds (default: the ``call_timeout`` option), retries and
+        waiting for another thread's fetch included. Raises a ``CctokenError`` subclass.
+        """
+        cached = self._cached()
+        return cached if cached is not None else self._fetch(timeout)
+
+    def _fetch(self, timeout: float | None) -> Token:
+        if timeout is not None:
+            if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+                raise TypeError("timeout must be a number of seconds")
+            if not math.isfinite(timeout) or timeout < 0:
+                raise ValueError("timeout must be a finite, non-negative number of seconds")
+        handle, epoch = self._acquire()
+        keep: tuple[Token, float] | None = None
+        try:
+            out = n.token_p()
+            if timeout is None:
+                call(n.lib.cct_client_get_token, handle.ptr, ctypes.byref(out))
+            else:
+                # Rounded up, so a tiny positive timeout does not become "do not wait at all".
+                timeout_ms = min(math.ceil(timeout * 1000), 2**64 - 1)
+                call(n.lib.cct_client_get_token_timeout, handle.ptr, timeout_ms, ctypes.byref(out))
+            token = Token._adopt(out, handle)
+            # The clock is read before asking, so the deadline never lands after the library's.
+            now = time.monotonic()
+            fresh_ms = n.lib.cct_token_fresh_for_ms(out)
+            if fresh_ms > 0:
+                keep = (token, now + fresh_ms / 1000)
+            return token
+        finally:
+            self._release(handle, epoch, keep)
+
+    def invalidate(self, token: Token) -> None:
+        """Forgets ``token`` if it is still the cached one, so the next ``token()`` fetches.
+
+        Call it after a resource server answered 401 to this token. A token that was already
+        replaced is left alone, so many failing callers cause one fetch, not many.
+        """
+        if not isinstance(token, Token):
+            raise TypeError(f"invalidate() takes a cctoken.Token, not {type(token).__name__}")
+        with self._lock:
+            # A fetch still running may return this very token: it must not cache it.
+            self._epoch += 1
+            current = self._current
+            if current is not None and current[0]._access_token == token._access_token:
+                self._current = None
+            handle = self._handle
+            # A token of another client (or of the parent, before a fork) is not in our cache.
+            if self._closed or handle is None or token._source is not handle:
+                return
+            handle.inflight += 1
+        try:
+            call(n.lib.cct_client_invalidate, handle.ptr, token._ptr)
+        finally:
+            self._release(handle)
+
+    def set_client_secret(self, secret: str) -> None:
+        """Replaces the client secret (rotation): used from the next fetch on; the cached
+        token stays. Ends a cool-down after a credential failure."""
+        secret = _config._str("secret", secret)
+        handle, _ = self._acquire()
+        try:
+            call(n.lib.cct_client_set_client_secret, handle.ptr, secret.encode())
+        finally:
+            self._release(handle)
+        with self._lock:
+            # A client rebuilt after fork() must use the new secret too.
+            options = {k: v for k, v in self._options.items() if k not in ("client_secret_file", "reread_secret_file")}
+            self._options = {**options, "client_secret": secret}
+
+    def metrics(self) -> Metrics:
+        """A snapshot of the counters; ``hits`` includes the binding's fast-path hits."""
+        out = n.cct_metrics()
+        handle, _ = self._acquire()
+        try:
+            call(n.lib.cct_client_metrics, handle.ptr, ctypes.byref(out))
+        finally:
+            self._release(handle)
+        with self._hits_lock:
+            fast_hits = self._fast_hits
+        return Metrics(
+            hits=out.hits + fast_hits,
+            misses=out.misses,
+            fetches=out.fetches,
+            fetch_failures=out.fetch_failures,
+            retries=out.retries,
+            coalesced_waiters=out.coalesced_waiters,
+            stale_served=out.stale_served,
+            last_fetch_latency=out.last_fetch_latency_us / 1e6,
+        )
+
+    # -- DPoP (RFC 9449) ------------------------------------------------------------------------
+
+    def dpop_proof(self, method: str, url: str, token: Token | None = None, nonce: str | None = None) -> str:
+        """A DPoP proof for a request to a resource server: send it as the ``DPoP`` header
+        next to ``Authorization: DPoP <token>``. ``nonce`` is the server's ``DPoP-Nonce``.
+        Raises ``ConfigError`` unless the client was built with ``dpop=True``."""
+        if token is not None and not isinstance(token, Token):
+            raise TypeError(f"token must be a cctoken.Token or None, not {type(token).__name__}")
+        method, url = _config._str("method", method), _config._str("url", url)
+        nonce_arg = None if nonce is None else _config._str("nonce", nonce).encode()
+        out = ctypes.c_void_p()
+        handle, _ = self._acquire()
+        try:
+            token_ptr = None if token is None else token._ptr
+            call(n.lib.cct_client_dpop_proof, handle.ptr, method.encode(), url.encode(), token_ptr, nonce_arg,
+                 ctypes.byref(out))
+        finally:
+            self._release(handle)
+        return _take_string(out)
+
+    def dpop_jkt(self) -> str:
+        """The RFC 7638 thumbprint of the DPoP key (what ``cnf.jkt`` of the tokens holds)."""
+        out = ctypes.c_void_p()
+        handle, _ = self._acquire()
+        try:
+            call(n.lib.cct_client_dpop_jkt, handle.ptr, ctypes.byref(out))
+        finally:
+            self._release(handle)
+        return _take_string(out)
+
+    # -- HTTP library adapters ------------------------------------------------------------------
+
+    def requests_auth(self) -> RequestsAuth:
+        """A ``requests`` auth: adds ``Authorization`` (and ``DPoP``), retries a 401 once."""
+        from .adapters import RequestsAuth
+
+        return RequestsAuth(self)
+
+    def httpx_auth(self) -> HttpxAuth:
+        """An ``httpx.Auth`` for sync and async clients, with the same behaviour."""
+        from .adapters import HttpxAuth
+
+        return HttpxAuth(self)
+
+    def _cached(self) -> Token | None:
+        """The fast-path token if still fresh (counted as a hit), else None. Never blocks."""
+        current = self._current
+        if current is not None and time.monotonic() < current[1]:
+            with self._hits_lock:
+                self._fast_hits += 1
+            return current[0]
+        return None
+
+    # -- lifetime -------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Releases the native client. Idempotent. Calls already running finish normally
+        (the native client is freed when the last one returns); later calls raise
+        ``ClosedError``."""
+        lock = getattr(self, "_lock", None)
+        if lock is None:  # __init__ failed before the client existed
+            return
+        with lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._epoch += 1
+            self._current = None
+            handle, self._handle = self._handle, None
+            if handle is None:
+                return
+            handle.detached = True
+            free_now = handle.inflight == 0
+        if free_now:
+            n.lib.cct_client_free(handle.ptr)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001 - nothing useful to do with it during collection
+            pass
+
+    def __repr__(self) -> str:
+        where = self._options.get("token_url") or self._options.get("issuer")
+        state = " closed" if self._closed else ""
+        return f"<cctoken.Client{state} endpoint={where!r} client_id={self._options.get('client_id')!r}>"
+
+    # -- handle bookkeeping ---------------------------------------------------------------------
+
+    def _acquire(self) -> tuple[_Handle, int]:
+        """The native handle, counted in flight until ``_release``, and the current epoch."""
+        with self._lock:
+            if self._closed:
+                raise ClosedError("the client is closed", status=0)
+            handle = self._handle
+            if handle is None:  # first use in a child process after fork()
+                handle = self._handle = _Handle(_config.build_client(self._options))
+            handle.inflight += 1
+            return handle, self._epoch
+
+    def _release(self, handle: _Handle, epoch: int | None = None, keep: tuple[Token, float] | None = None) -> None:
+        with self._lock:
+            handle.inflight -= 1
+            # Cache the token only if nothing invalidated, closed or forked since the call began.
+            if keep is not None and epoch == self._epoch and handle is self._handle:
+                self._current = keep
+            free_now = handle.detached and handle.inflight == 0
+        if free_now:
+            n.lib.cct_client_free(handle.ptr)
+
+    def _forget_native_after_fork(self) -> None:
+        # Runs in the child right after fork(), with no other thread alive. Locks may have been
+        # copied while held by a thread that does not exist here: replace them. The native
+        # client is leaked on purpose: freeing it could touch Rust state copied mid-update.
+        self._lock = threading.Lock()
+        self._hits_lock = threading.Lock()
+        self._handle = None
+        self._current = None
+        self._fast_hits = 0
+        self._epoch += 1
+
+
+def _take_string(out: ctypes.c_void_p) -> str:
+    """Copies a string the library handed over, then gives it back with cct_string_free."""
+    try:
+        return ctypes.string_at(out.value).decode()
+    finally:
+        n.lib.cct_string_free(out)
