@@ -1,0 +1,10 @@
+module github.com/cctoken/cctoken/benches/go
+
+go 1.26.0
+
+require (
+	github.com/cctoken/cctoken/bindings/go v0.0.0
+	golang.org/x/oauth2 v0.38.0
+)
+
+replace github.com/cctoken/cctoken/bindings/go => ../../bindings/go
