@@ -61,7 +61,7 @@ test-rust: interop-deps
 	$(CARGO) build --quiet -p cctoken-dev-server
 	$(CARGO) test --workspace
 
-test-c: stage
+test-c: stage interop-deps
 	$(MAKE) -C tests/c test
 
 test-python: stage interop-deps

@@ -303,7 +303,10 @@ cct_status cct_client_get_token(const struct cct_client *client,
                                 struct cct_error **err);
 
 /**
- * Like `cct_client_get_token`, waiting at most `timeout_ms` milliseconds. Thread-safe.
+ * Like `cct_client_get_token`, waiting at most `timeout_ms` milliseconds
+ * (`CCT_STATUS_TIMEOUT` after that). The token request itself stays bounded by the configured
+ * call timeout: a shorter wait leaves it running for other callers, a longer one does not
+ * extend it. Thread-safe.
  */
 cct_status cct_client_get_token_timeout(const struct cct_client *client,
                                         uint64_t timeout_ms,

@@ -21,6 +21,7 @@ use arc_swap::ArcSwapOption;
 use parking_lot::{Condvar, Mutex};
 use rand::Rng as _;
 
+use crate::clock;
 use crate::config::RefreshPolicy;
 use crate::metrics::Counters;
 use crate::{Error, Token};
@@ -30,11 +31,13 @@ pub(crate) trait Source: Send + Sync + 'static {
     fn fetch(&self, deadline: Instant, counters: &Counters) -> Result<Token, Error>;
 }
 
-/// The cached token and when to refresh it.
+/// The cached token and when to refresh it, as `Instant`s and, for the hit path, as
+/// [`clock`] nanoseconds.
 struct Entry {
     token: Token,
     refresh_at: Instant,
     expires_at: Instant,
+    refresh_ns: u64,
 }
 
 /// One fetch in progress; every caller that needs its result waits here.
@@ -91,9 +94,16 @@ impl Cache {
     }
 
     /// A valid token: from the cache, or from a fetch (this caller's or one already in flight).
-    pub fn get(self: &Arc<Self>, deadline: Instant) -> Result<Token, Error> {
-        let now = Instant::now();
+    /// The caller waits at most `timeout`; the fetch itself is bounded by `call_timeout` and
+    /// outlives an impatient caller, so other callers waiting for it are not cut short.
+    pub fn get(self: &Arc<Self>, timeout: Duration) -> Result<Token, Error> {
         if let Some(entry) = &*self.current.load() {
+            // Far from the refresh point, the cheap clock decides (see `clock`).
+            if clock::coarse_ns() + clock::COARSE_MARGIN_NS < entry.refresh_ns {
+                self.counters.hits.bump();
+                return Ok(entry.token.clone());
+            }
+            let now = Instant::now();
             if now < entry.refresh_at {
                 self.counters.hits.bump();
                 return Ok(entry.token.clone());
@@ -110,7 +120,7 @@ impl Cache {
             }
         }
         Counters::bump(&self.counters.misses);
-        self.fetch_or_wait(deadline)
+        self.fetch_or_wait(Instant::now(), timeout)
     }
 
     /// Drops `token` if it is still the cached one (after a resource server rejected it).
@@ -144,7 +154,10 @@ impl Cache {
         }
     }
 
-    fn fetch_or_wait(self: &Arc<Self>, deadline: Instant) -> Result<Token, Error> {
+    fn fetch_or_wait(self: &Arc<Self>, now: Instant, timeout: Duration) -> Result<Token, Error> {
+        // An absurd timeout would overflow `Instant`; a day is "no limit" for a token call.
+        let my_deadline = now + timeout.min(Duration::from_secs(86_400));
+        let fetch_deadline = now + self.call_timeout;
         if let Some((until, err)) = &*self.cooldown.lock() {
             if Instant::now() < *until {
                 return Err(err.clone());
@@ -168,10 +181,16 @@ impl Cache {
             }
         };
         if leader {
-            return self.run(&flight, deadline);
+            if my_deadline >= fetch_deadline {
+                return self.run(&flight, fetch_deadline);
+            }
+            // This caller may give up before the fetch is done; the fetch goes on without it,
+            // for the waiters behind it and the next call.
+            self.spawn_run(&flight, fetch_deadline, my_deadline);
+        } else {
+            Counters::bump(&self.counters.coalesced_waiters);
         }
-        Counters::bump(&self.counters.coalesced_waiters);
-        flight.wait(deadline)
+        flight.wait(my_deadline)
     }
 
     /// Starts a refresh on its own thread unless one is in flight. Called by whichever caller
@@ -180,14 +199,19 @@ impl Cache {
         let Some(flight) = self.claim_flight() else {
             return;
         };
-        let (cache, mine) = (Arc::clone(self), Arc::clone(&flight));
         let deadline = Instant::now() + self.call_timeout;
-        let spawned = std::thread::Builder::new().name("cctoken-refresh".into()).spawn(move || {
+        self.spawn_run(&flight, deadline, deadline);
+    }
+
+    /// Runs `flight` on its own thread. Without a thread to be had, runs it inline, bounded
+    /// by `inline_deadline`, rather than leave the flight unfinished.
+    fn spawn_run(self: &Arc<Self>, flight: &Arc<Flight>, deadline: Instant, inline_deadline: Instant) {
+        let (cache, mine) = (Arc::clone(self), Arc::clone(flight));
+        let spawned = std::thread::Builder::new().name("cctoken-fetch".into()).spawn(move || {
             let _ = cache.run(&mine, deadline);
         });
         if spawned.is_err() {
-            // No thread to be had: refresh inline rather than leave the flight unfinished.
-            let _ = self.run(&flight, deadline);
+            let _ = self.run(flight, inline_deadline);
         }
     }
 
@@ -258,7 +282,7 @@ impl Cache {
         let refresh_at = expires_at - window + jitter;
         // Bindings keep a copy of the token and read this to know when to come back to the core.
         let _ = token.0.refresh_at.set(refresh_at);
-        Some(Entry { token: token.clone(), refresh_at, expires_at })
+        Some(Entry { token: token.clone(), refresh_at, expires_at, refresh_ns: clock::ns_of(refresh_at) })
     }
 }
 

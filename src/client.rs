@@ -57,11 +57,11 @@ impl Client {
     }
 
     /// Like [`Client::token`], waiting at most `timeout` (retries and waiting for another
-    /// caller's fetch included).
+    /// caller's fetch included). The token request itself is bounded by `call_timeout`
+    /// whatever `timeout` says: a shorter timeout gives up waiting but leaves the request
+    /// running for the other callers, a longer one does not extend it.
     pub fn token_timeout(&self, timeout: Duration) -> Result<Token, Error> {
-        // An absurd timeout would overflow `Instant`; a day is "no limit" for a token call.
-        let deadline = Instant::now() + timeout.min(Duration::from_secs(86_400));
-        self.0.cache.get(deadline)
+        self.0.cache.get(timeout)
     }
 
     /// Forgets `token` if it is still the cached one, so the next call fetches a new token.

@@ -18,6 +18,7 @@
 
 mod cache;
 mod client;
+mod clock;
 mod config;
 mod discovery;
 mod error;

@@ -229,3 +229,24 @@ fn waiters_honour_their_own_timeout() {
     assert!(matches!(e, cctoken::Error::Transport { kind: cctoken::TransportKind::Timeout, .. }), "{e}");
     leader.join().unwrap().expect("the leader still gets its token");
 }
+
+#[test]
+fn an_impatient_leader_does_not_cut_the_fetch_short_for_its_waiters() {
+    let server = DevServer::start();
+    server.fault(json!({"latency_ms": 800}));
+    let c = client(&server, |b| b.call_timeout(Duration::from_secs(10)));
+    // The first caller starts the fetch but gives up after 100 ms ...
+    let leader = {
+        let c = c.clone();
+        thread::spawn(move || c.token_timeout(Duration::from_millis(100)))
+    };
+    assert!(wait_for(Duration::from_secs(2), || server.in_flight() == 1));
+    // ... while a patient caller joins the same request and gets its token.
+    let patient = c.token().expect("the request outlives the caller that started it");
+    let e = leader.join().unwrap().unwrap_err();
+    assert!(matches!(e, cctoken::Error::Transport { kind: cctoken::TransportKind::Timeout, .. }), "{e}");
+    assert_eq!(server.token_requests(), 1);
+    // The token came from that one request and is cached now.
+    assert_eq!(c.token().unwrap().access_token(), patient.access_token());
+    assert_eq!(c.metrics().fetches, 1);
+}

@@ -132,7 +132,10 @@ pub unsafe extern "C" fn cct_client_get_token(
     })
 }
 
-/// Like `cct_client_get_token`, waiting at most `timeout_ms` milliseconds. Thread-safe.
+/// Like `cct_client_get_token`, waiting at most `timeout_ms` milliseconds
+/// (`CCT_STATUS_TIMEOUT` after that). The token request itself stays bounded by the configured
+/// call timeout: a shorter wait leaves it running for other callers, a longer one does not
+/// extend it. Thread-safe.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cct_client_get_token_timeout(
     client: *const cct_client,
