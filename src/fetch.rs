@@ -42,6 +42,38 @@ pub(crate) struct Fetcher {
     dpop_nonce: Mutex<Option<String>>,
 }
 
+/// ureq's resolver, minus the lookup for an IP-literal host. With a timeout set, ureq resolves
+/// on a new thread for every request, even over a kept-alive connection; an IP address needs
+/// no lookup (and no thread). Host names go to ureq's resolver, lookup thread and timeout.
+#[derive(Debug)]
+struct Resolver;
+
+impl ureq::unversioned::resolver::Resolver for Resolver {
+    fn resolve(
+        &self,
+        uri: &ureq::http::Uri,
+        config: &ureq::config::Config,
+        timeout: ureq::unversioned::transport::NextTimeout,
+    ) -> Result<ureq::unversioned::resolver::ResolvedSocketAddrs, ureq::Error> {
+        use ureq::unversioned::resolver::DefaultResolver;
+        let host = uri.host().unwrap_or_default();
+        let ip = host.trim_start_matches('[').trim_end_matches(']').parse::<std::net::IpAddr>();
+        let port = uri.port_u16().or_else(|| match uri.scheme_str() {
+            Some("https") => Some(443),
+            Some("http") => Some(80),
+            _ => None,
+        });
+        match (ip, port) {
+            (Ok(ip), Some(port)) => {
+                let mut addrs = DefaultResolver::default().empty();
+                addrs.push(std::net::SocketAddr::new(ip, port));
+                Ok(addrs)
+            }
+            _ => DefaultResolver::default().resolve(uri, config, timeout),
+        }
+    }
+}
+
 /// Where and how to ask for tokens.
 #[derive(Debug)]
 pub(crate) struct Resolved {
@@ -64,15 +96,15 @@ impl Fetcher {
                 .chain(cfg.root_certs.iter().cloned());
             tls = tls.root_certs(ureq::tls::RootCerts::from(roots));
         }
-        let agent: ureq::Agent = ureq::Agent::config_builder()
+        let config = ureq::Agent::config_builder()
             .http_status_as_error(false) // error bodies carry the OAuth error: read them
             .max_redirects(0) // never follow: a redirect would carry the credentials elsewhere
             .timeout_connect(Some(cfg.connect_timeout))
             .timeout_global(Some(cfg.request_timeout))
             .user_agent(cfg.user_agent.as_str())
             .tls_config(tls.build())
-            .build()
-            .into();
+            .build();
+        let agent = ureq::Agent::with_parts(config, ureq::unversioned::transport::DefaultConnector::new(), Resolver);
         let scope = (!cfg.scopes.is_empty()).then(|| cfg.scopes.join(" "));
         let secret = RwLock::new(cfg.secret.clone());
         let resolved = OnceLock::new();
@@ -318,4 +350,29 @@ pub(crate) fn transport_error(e: ureq::Error) -> Error {
         _ => TransportKind::Io,
     };
     Error::Transport { kind, message: e.to_string() }
+}
+
+#[cfg(test)]
+mod resolver_tests {
+    use super::Resolver;
+    use ureq::unversioned::resolver::Resolver as _;
+    use ureq::unversioned::transport::NextTimeout;
+
+    fn resolve(url: &str) -> Vec<std::net::SocketAddr> {
+        let uri: ureq::http::Uri = url.parse().unwrap();
+        let config = ureq::config::Config::default();
+        Resolver.resolve(&uri, &config, NextTimeout::default()).unwrap().iter().copied().collect()
+    }
+
+    #[test]
+    fn ip_literals_need_no_lookup() {
+        assert_eq!(resolve("http://127.0.0.1:8080/token"), ["127.0.0.1:8080".parse().unwrap()]);
+        assert_eq!(resolve("https://[::1]/token"), ["[::1]:443".parse().unwrap()]);
+        assert_eq!(resolve("http://10.1.2.3/token"), ["10.1.2.3:80".parse().unwrap()]);
+    }
+
+    #[test]
+    fn host_names_are_looked_up() {
+        assert!(resolve("http://localhost:8080/token").iter().all(|a| a.ip().is_loopback() && a.port() == 8080));
+    }
 }
