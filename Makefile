@@ -74,7 +74,8 @@ test-examples: stage
 	tools/run-examples.sh
 
 demo: stage
-	$(CARGO) build --quiet -p cctoken-dev-server --example fetch_token
+	$(CARGO) build --quiet -p cctoken-dev-server
+	$(CARGO) build --quiet -p cctoken --example fetch_token
 	tools/run-examples.sh --demo
 
 bench: stage
