@@ -340,6 +340,27 @@ def write_markdown(path: Path, results: list[dict], run: Run, total_s: float, ch
     path.write_text("\n".join(lines))
 
 
+README_BEGIN = "<!-- bench:begin (written by benches/run.py) -->"
+README_END = "<!-- bench:end -->"
+
+
+def update_readme(readme: Path, report: Path, results: list[dict], total_s: float, chart: Path | None) -> None:
+    """Replaces the README's benchmark block with this run's machine, targets and chart."""
+    text = readme.read_text()
+    if README_BEGIN not in text or README_END not in text:
+        raise SystemExit(f"{readme}: the markers {README_BEGIN!r} and {README_END!r} are missing")
+    rel = report.resolve().relative_to(REPO)
+    lines = [README_BEGIN, "", *machine(), "", "| target | result | figures |", "|---|---|---|"]
+    lines += [f"| {t} | {v} | {f} |" for t, v, f in targets(results, total_s, False)]
+    lines += [""]
+    if chart:
+        lines += [f"![benchmark chart]({chart.resolve().relative_to(REPO)})", ""]
+    lines += [f"Every row, with p99, max and notes: [{rel}]({rel}).", "", README_END]
+    head, rest = text.split(README_BEGIN, 1)
+    tail = rest.split(README_END, 1)[1]
+    readme.write_text(head + "\n".join(lines) + tail)
+
+
 def write_chart(path: Path, results: list[dict], smoke: bool) -> bool:
     try:
         import matplotlib
@@ -454,6 +475,8 @@ def main() -> int:
     out.with_suffix(".json").write_text(json.dumps({"results": results, "failures": run.failures,
                                                     "timings": run.timings, "total_s": total}, indent=1))
     write_markdown(out, results, run, total, chart)
+    if not args.smoke:
+        update_readme(REPO / "README.md", out, results, total, chart)
     log(f"wrote {out}" + (f" and {chart}" if chart else "") + f" in {total:.0f} s")
     for f in run.failures:
         log(f"FAILED: {f}")
