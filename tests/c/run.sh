@@ -2,7 +2,8 @@
 # Runs the C tests and the C example. Each program gets a fresh dev server, so request counts
 # start from zero; the runner, not the C programs, talks to the server's /_dev endpoints (with
 # curl, and python3 to read the JSON). Prints PASS/FAIL per test, runs them all even after a
-# failure, and exits non-zero if any failed.
+# failure, and exits non-zero if any failed. The interop block runs test_interop against the
+# real oidc-provider server (tests/interop/server.mjs); interop.py does its JSON.
 #
 # Started by `make -C tests/c test`, which builds the programs and sets OUT (build directory),
 # ROOT (repository), DEV_SERVER (binary) and NATIVE_LIBS (the static link line).
@@ -31,7 +32,17 @@ stop_server() {
         server_pid=""
     fi
 }
-trap 'stop_server; rm -rf "$workdir"' EXIT
+# The oidc-provider interop server (start_interop), on its own fd 4 like the dev server's 3.
+interop_pid=""
+stop_interop() {
+    if [ -n "$interop_pid" ]; then
+        exec 4>&- # the server exits when its stdin closes ...
+        kill "$interop_pid" 2>/dev/null || true # ... and on SIGTERM
+        wait "$interop_pid" 2>/dev/null || true
+        interop_pid=""
+    fi
+}
+trap 'stop_server; stop_interop; rm -rf "$workdir"' EXIT
 trap 'exit 1' INT TERM
 
 # start_server [ARGS...]: a fresh dev server with the test client, plus ARGS (e.g. --tls-dir).
@@ -133,6 +144,134 @@ start_server --tls-dir "$workdir/tls" --client c-mtls --auth tls
 export CCTOKEN_TLS_DIR="$workdir/tls"
 run "HTTPS: test CA, unknown CA and host-name mismatch give CCT_STATUS_TLS, tls_client_auth" "$OUT/asan/test_tls"
 stop_server
+
+# ---- Interop: a real authorization server (oidc-provider, tests/interop/README.md) ----------
+# One server for the whole block (each scenario uses clients of its own, and the counts we
+# assert are per client). interop.py turns its JSON line into files under $idir that
+# test_interop reads; each token test_interop gets comes back through $idir/out/NAME.token,
+# which we introspect at the server as `introspector` and then delete.
+idir="$workdir/interop"
+
+# start_interop: starts tests/interop/server.mjs and writes its description into $idir.
+start_interop() {
+    if [ ! -d "$ROOT/tests/interop/node_modules/oidc-provider" ]; then
+        echo "tests/interop/node_modules is missing: run 'npm ci --prefix tests/interop' (make interop-deps)" >&2
+        return 1
+    fi
+    rm -rf "$idir"
+    mkdir -m 700 "$idir" "$idir/out"
+    mkfifo "$idir/stdin"
+    node "$ROOT/tests/interop/server.mjs" <"$idir/stdin" >"$idir/server.out" 2>"$idir/server.log" &
+    interop_pid=$!
+    exec 4>"$idir/stdin" # held until stop_interop; if this script dies, the server does too
+    i=0
+    while [ "$i" -lt 300 ] && ! grep -q '^{.*}$' "$idir/server.out"; do # 30 s at most
+        kill -0 "$interop_pid" 2>/dev/null || break
+        sleep 0.1
+        i=$((i + 1))
+    done
+    if ! grep -q '^{.*}$' "$idir/server.out" || ! python3 interop.py setup "$idir" <"$idir/server.out"; then
+        echo "the interop server did not start; its log:" >&2
+        tail -n 30 "$idir/server.log" >&2
+        return 1
+    fi
+    export CCTOKEN_INTEROP_DIR="$idir"
+}
+
+# interop_run NAME SCENARIO: runs `test_interop SCENARIO`. Its output is shown only after
+# checking that it holds no client secret and not the token the scenario got.
+interop_run() {
+    rc=0
+    timeout 20 "$OUT/asan/test_interop" "$2" >"$idir/out/$2.log" 2>&1 || rc=$?
+    cp "$idir/secrets.txt" "$idir/out/patterns"
+    if [ -s "$idir/out/$2.token" ]; then
+        { cat "$idir/out/$2.token"; echo; } >>"$idir/out/patterns"
+    fi
+    if grep -qF -f "$idir/out/patterns" "$idir/out/$2.log"; then
+        echo "    the output of test_interop $2 contains a secret or a token (not shown)" >&2
+        rc=1
+    else
+        cat "$idir/out/$2.log" >&2
+    fi
+    rm -f "$idir/out/patterns" "$idir/out/$2.log"
+    if [ "$rc" -eq 0 ]; then pass "$1"; else fail "$1"; fi
+}
+
+# interop_introspect NAME SCENARIO CLIENT SCOPE AUDIENCE TOKEN_TYPE [CNF_MEMBER CNF_FILE]:
+# the server says the token of SCENARIO is active, for CLIENT, SCOPE and AUDIENCE, of
+# TOKEN_TYPE, and bound to CNF_MEMBER = content of $idir/CNF_FILE (or not bound). Deletes it.
+interop_introspect() {
+    name=$1
+    token="$idir/out/$2.token"
+    shift 2
+    if [ ! -s "$token" ]; then
+        echo "    no token to introspect" >&2
+        fail "$name"
+        return
+    fi
+    answer=$(curl -sS --max-time 5 --cacert "$idir/ca_pem" -K "$idir/introspector.curlrc" \
+        --data-urlencode "token@$token" "$(cat "$idir/introspection_endpoint")") || answer="(no answer)"
+    rm -f "$token"
+    if printf '%s' "$answer" | python3 interop.py check "$idir" "$@"; then pass "$name"; else fail "$name"; fi
+}
+
+# interop_stat requests CLIENT | errors CLIENT ERROR: a count from the server's stats.
+interop_stat() {
+    curl -sS --max-time 5 --cacert "$idir/ca_pem" "$(cat "$idir/stats_endpoint")" |
+        python3 interop.py stat "$idir" "$@" || echo "(no answer)"
+}
+
+if start_interop; then
+    aud=$(cat "$idir/resources/default/audience")
+
+    interop_run "interop: client_secret_basic, form-encoded secret with +/=%:! and a space" basic
+    interop_introspect "interop: client_secret_basic token is active at the server" \
+        basic basic "read write" "$aud" Bearer
+    interop_run "interop: client_secret_post (secret file) with RFC 8707 resource b" post
+    interop_introspect "interop: client_secret_post token is active, aud of resource b" \
+        post post read "$(cat "$idir/resources/b/audience")" Bearer
+    interop_run "interop: client_secret_jwt (HS256)" secret-jwt
+    interop_introspect "interop: client_secret_jwt token is active at the server" \
+        secret-jwt secret-jwt "read write" "$aud" Bearer
+    for c in pkjwt-rs256 pkjwt-ps256 pkjwt-es256 pkjwt-eddsa; do
+        interop_run "interop: private_key_jwt, PEM key, $c" "$c"
+        interop_introspect "interop: private_key_jwt token is active at the server ($c)" \
+            "$c" "$c" read "$aud" Bearer
+    done
+    for c in tls self-signed-tls; do
+        interop_run "interop: mTLS client certificate ($c)" "$c"
+        interop_introspect "interop: mTLS token is active and bound: cnf.x5t#S256 = the certificate's ($c)" \
+            "$c" "$c" write "$aud" Bearer 'x5t#S256' "clients/$c/cert_x5t_s256"
+    done
+    interop_run "interop: DPoP with a nonce challenge: token_type DPoP" dpop
+    interop_introspect "interop: DPoP token is active and bound: cnf.jkt = cct_client_dpop_jkt" \
+        dpop dpop-nonce "read write" "$aud" DPoP jkt out/dpop.jkt
+    rm -f "$idir/out/dpop.jkt"
+    equal "interop: DPoP: the server sent exactly one use_dpop_nonce challenge" \
+        "$(interop_stat errors dpop-nonce use_dpop_nonce)" 1
+    equal "interop: DPoP: and issued exactly one token" "$(interop_stat requests dpop-nonce)" 1
+    interop_run "interop: discovery: issuer instead of token URL (all-scopes client, read admin)" discovery
+    interop_introspect "interop: discovered endpoint's token is active at the server" \
+        discovery all-scopes "read admin" "$aud" Bearer
+
+    interop_run "interop: wrong secret: CCT_STATUS_OAUTH invalid_client, HTTP 401, no secret in the error" \
+        wrong-secret
+    interop_run "interop: raw (not form-encoded) Basic: invalid_request, HTTP 400" raw-basic
+    interop_run "interop: scope admin not allowed for basic: invalid_scope, HTTP 400" disallowed-scope
+    interop_run "interop: no client_credentials grant: invalid_request (oidc-provider; RFC: unauthorized_client)" \
+        no-cc-grant
+    interop_run "interop: private_key_jwt in an unregistered alg: invalid_client, HTTP 401" wrong-alg
+    interop_run "interop: DPoP-bound client without DPoP: invalid_grant, HTTP 400" dpop-missing
+    equal "interop: the server counted basic's invalid_client (wrong secret) once" \
+        "$(interop_stat errors basic invalid_client)" 1
+    equal "interop: the server counted basic's invalid_scope once" \
+        "$(interop_stat errors basic invalid_scope)" 1
+    equal "interop: the server counted no-cc-grant's invalid_request once" \
+        "$(interop_stat errors no-cc-grant invalid_request)" 1
+else
+    fail "interop: start tests/interop/server.mjs (oidc-provider)"
+fi
+stop_interop
 
 # valgrind cannot run sanitized programs: these are the plain builds.
 start_server
