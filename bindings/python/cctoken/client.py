@@ -3,8 +3,9 @@
 Three things here are not a plain wrapping of the C ABI:
 
 * **Fast path.** The client keeps the last token with the deadline the library gave it
-  (``cct_token_fresh_for_ms``) and returns it without crossing the FFI until then. The library
-  still decides every fetch; these hits are added to ``metrics().hits``.
+  (``cct_token_fresh_for_ms``) and returns it without crossing the FFI until then: one clock
+  read, one lock-free counter step. The library still decides every fetch; these hits are
+  added to ``metrics().hits``.
 * **Closing while in use.** Every native call is counted in flight under a lock; ``close()``
   detaches the handle and the last call to return frees it, so ``close()`` never frees memory
   under a thread that is still inside the library.
@@ -16,6 +17,7 @@ Three things here are not a plain wrapping of the C ABI:
 from __future__ import annotations
 
 import ctypes
+import itertools
 import math
 import os
 import threading
@@ -31,6 +33,9 @@ from .errors import ClosedError, call
 if TYPE_CHECKING:
     from .adapters import HttpxAuth, RequestsAuth
 
+# Bound once: the hit path then makes one global lookup for the clock, not two.
+_monotonic = time.monotonic
+
 
 class _Handle:
     """One native ``cct_client *`` and the number of calls running on it."""
@@ -45,14 +50,33 @@ class _Handle:
 
 
 class Token:
-    """An access token. ``repr()``/``str()`` never show the token itself.
+    """An access token, read-only. ``repr()``/``str()`` never show the token itself.
 
     Attributes: ``access_token``, ``token_type`` (e.g. "Bearer", "DPoP"), ``scope`` (granted
     scopes, space-separated, or None), ``expires_at`` (Unix time in seconds, or None for a
-    single-use token) and ``expires_in`` (seconds left, counted on a monotonic clock).
+    single-use token), ``authorization_header`` and ``expires_in`` (seconds left, counted on a
+    monotonic clock).
     """
 
-    __slots__ = ("_access_token", "_token_type", "_scope", "_expires_at", "_expires_mono", "_ptr", "_source")
+    # Plain slots rather than properties: reading one is a C-level lookup instead of a Python
+    # call, which matters on a hit path of a few hundred nanoseconds. __setattr__ keeps them
+    # read-only. (The values are the attributes' docs, shown by help().)
+    __slots__ = {
+        "access_token": "The token to send. Never log it.",
+        "token_type": 'The token type, e.g. "Bearer" or "DPoP".',
+        "scope": "The granted scopes, space-separated, or None.",
+        "expires_at": "Unix time in seconds when the token expires, or None.",
+        "authorization_header": 'The value of the Authorization header: "<token_type> <access_token>".',
+        "_expires_mono": "Monotonic time of expiry.",
+        "_ptr": "The cct_token *, owned.",
+        "_source": "The _Handle that issued it.",
+    }
+    # For type checkers (annotations only: the slots above are the storage).
+    access_token: str
+    token_type: str
+    scope: str | None
+    expires_at: int | None
+    authorization_header: str
     # Kept on the class so __del__ still works while the interpreter shuts down.
     _free = staticmethod(n.lib.cct_token_free)
 
@@ -64,53 +88,40 @@ class Token:
         """Wraps a ``cct_token *`` the caller owns; it is freed with this object."""
         lib = n.lib
         self = cls.__new__(cls)
-        self._ptr = ptr
-        self._source = source
-        self._access_token = lib.cct_token_access_token(ptr).decode()
-        self._token_type = lib.cct_token_token_type(ptr).decode()
+        put = object.__setattr__  # __setattr__ below refuses every write
+        put(self, "_ptr", ptr)
+        put(self, "_source", source)
+        access_token = lib.cct_token_access_token(ptr).decode()
+        token_type = lib.cct_token_token_type(ptr).decode()
+        put(self, "access_token", access_token)
+        put(self, "token_type", token_type)
+        put(self, "authorization_header", f"{token_type} {access_token}")
         scope = lib.cct_token_scope(ptr)
-        self._scope = None if scope is None else scope.decode()
-        expires_at = lib.cct_token_expires_at_unix(ptr)
-        self._expires_at = expires_at or None
-        self._expires_mono = time.monotonic() + lib.cct_token_expires_in_ms(ptr) / 1000
+        put(self, "scope", None if scope is None else scope.decode())
+        put(self, "expires_at", lib.cct_token_expires_at_unix(ptr) or None)
+        put(self, "_expires_mono", _monotonic() + lib.cct_token_expires_in_ms(ptr) / 1000)
         return self
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"cctoken.Token is read-only (cannot set {name!r})")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"cctoken.Token is read-only (cannot delete {name!r})")
 
     def __del__(self) -> None:
         ptr = getattr(self, "_ptr", None)
         if ptr:
-            self._ptr = None
+            object.__setattr__(self, "_ptr", None)
             self._free(ptr)
 
     @property
-    def access_token(self) -> str:
-        """The token to send. Never log it."""
-        return self._access_token
-
-    @property
-    def token_type(self) -> str:
-        return self._token_type
-
-    @property
-    def scope(self) -> str | None:
-        return self._scope
-
-    @property
-    def expires_at(self) -> int | None:
-        return self._expires_at
-
-    @property
     def expires_in(self) -> float:
-        return max(0.0, self._expires_mono - time.monotonic())
-
-    @property
-    def authorization_header(self) -> str:
-        """The value of the ``Authorization`` header: ``"<token_type> <access_token>"``."""
-        return f"{self._token_type} {self._access_token}"
+        return max(0.0, self._expires_mono - _monotonic())
 
     def __repr__(self) -> str:
         return (
-            f"Token(token_type={self._token_type!r}, access_token='[redacted]', "
-            f"expires_in={self.expires_in:.0f}, scope={self._scope!r})"
+            f"Token(token_type={self.token_type!r}, access_token='[redacted]', "
+            f"expires_in={self.expires_in:.0f}, scope={self.scope!r})"
         )
 
     __str__ = __repr__
@@ -165,8 +176,11 @@ class Client:
     def __init__(self, **options: Any) -> None:
         self._options = _config.check(options)
         self._lock = threading.Lock()  # guards the handle, in-flight counts and _current
-        self._hits_lock = threading.Lock()
-        self._fast_hits = 0
+        # Fast-path hits, counted without a lock (a lock here cost more than the rest of a hit):
+        # next() on an itertools.count is one C call, atomic under the GIL, so no hit is lost.
+        # metrics() reads it by taking a value too, and subtracts the reads it made.
+        self._fast_hits = itertools.count()
+        self._fast_hits_reads = 0
         self._current: tuple[Token, float] | None = None  # (token, monotonic deadline)
         # Bumped by invalidate/close/fork: a fetch that started before must not cache its token.
         self._epoch = 0
@@ -183,8 +197,13 @@ class Client:
         Waits at most ``timeout`` seconds (default: the ``call_timeout`` option), retries and
         waiting for another thread's fetch included. Raises a ``CctokenError`` subclass.
         """
-        cached = self._cached()
-        return cached if cached is not None else self._fetch(timeout)
+        # The fast path, inlined (a method call would cost as much as the rest of it). The
+        # deadline is the library's own fresh_for, so the library alone decides every fetch.
+        current = self._current
+        if current is not None and _monotonic() < current[1]:
+            next(self._fast_hits)
+            return current[0]
+        return self._fetch(timeout)
 
     def _fetch(self, timeout: float | None) -> Token:
         if timeout is not None:
@@ -204,7 +223,7 @@ class Client:
                 call(n.lib.cct_client_get_token_timeout, handle.ptr, timeout_ms, ctypes.byref(out))
             token = Token._adopt(out, handle)
             # The clock is read before asking, so the deadline never lands after the library's.
-            now = time.monotonic()
+            now = _monotonic()
             fresh_ms = n.lib.cct_token_fresh_for_ms(out)
             if fresh_ms > 0:
                 keep = (token, now + fresh_ms / 1000)
@@ -224,7 +243,7 @@ class Client:
             # A fetch still running may return this very token: it must not cache it.
             self._epoch += 1
             current = self._current
-            if current is not None and current[0]._access_token == token._access_token:
+            if current is not None and current[0].access_token == token.access_token:
                 self._current = None
             handle = self._handle
             # A token of another client (or of the parent, before a fork) is not in our cache.
@@ -258,8 +277,10 @@ class Client:
             call(n.lib.cct_client_metrics, handle.ptr, ctypes.byref(out))
         finally:
             self._release(handle)
-        with self._hits_lock:
-            fast_hits = self._fast_hits
+        with self._lock:
+            # Every hit and every earlier read took one value: this read sees hits + reads.
+            fast_hits = next(self._fast_hits) - self._fast_hits_reads
+            self._fast_hits_reads += 1
         return Metrics(
             hits=out.hits + fast_hits,
             misses=out.misses,
@@ -316,11 +337,11 @@ class Client:
         return HttpxAuth(self)
 
     def _cached(self) -> Token | None:
-        """The fast-path token if still fresh (counted as a hit), else None. Never blocks."""
+        """The fast-path token if still fresh (counted as a hit), else None. Never blocks.
+        The same test as in token(), which inlines it."""
         current = self._current
-        if current is not None and time.monotonic() < current[1]:
-            with self._hits_lock:
-                self._fast_hits += 1
+        if current is not None and _monotonic() < current[1]:
+            next(self._fast_hits)
             return current[0]
         return None
 
@@ -396,10 +417,10 @@ class Client:
         # copied while held by a thread that does not exist here: replace them. The native
         # client is leaked on purpose: freeing it could touch Rust state copied mid-update.
         self._lock = threading.Lock()
-        self._hits_lock = threading.Lock()
         self._handle = None
         self._current = None
-        self._fast_hits = 0
+        self._fast_hits = itertools.count()
+        self._fast_hits_reads = 0
         self._epoch += 1
 
 

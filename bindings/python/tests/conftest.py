@@ -5,6 +5,7 @@ from typing import Any, Callable
 
 import pytest
 from devserver import SECRET, DevServer
+from interopserver import InteropServer, InteropServerMissing
 
 import cctoken
 
@@ -35,3 +36,20 @@ def make_client(server: DevServer) -> Iterator[Callable[..., cctoken.Client]]:
     yield make
     for client in clients:
         client.close()
+
+
+@pytest.fixture(scope="session")
+def interop() -> Iterator[InteropServer]:
+    """oidc-provider (tests/interop/server.mjs), one for the whole session. Missing
+    node_modules fail every interop test with what to run; they are never skipped."""
+    missing = None
+    try:
+        srv = InteropServer()
+    except InteropServerMissing as e:
+        missing = str(e)
+    if missing is not None:
+        pytest.fail(missing, pytrace=False)
+    try:
+        yield srv
+    finally:
+        srv.stop()

@@ -58,6 +58,22 @@ def test_metrics_count_fast_path_hits(make_client):
     assert m.fetches == 1 and m.misses == 1 and m.fetch_failures == 0
     assert m.hits == 5
     assert m.last_fetch_latency > 0
+    # Reading the counters does not count as a hit (the lock-free counter is read by taking a
+    # value from it).
+    assert client.metrics().hits == 5
+    client.token()
+    assert client.metrics().hits == 6
+
+
+def test_token_is_read_only(make_client):
+    token = make_client().token()
+    for name in ("access_token", "token_type", "scope", "expires_at", "authorization_header", "other"):
+        with pytest.raises(AttributeError):
+            setattr(token, name, "x")
+        with pytest.raises(AttributeError):
+            delattr(token, name)
+    ok = token.authorization_header == f"Bearer {token.access_token}"
+    assert ok
 
 
 def test_invalidate_fetches_a_new_token(server, make_client):

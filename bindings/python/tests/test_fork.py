@@ -53,20 +53,25 @@ def run_in_child(body, timeout: float = 20) -> dict:
 def test_child_gets_its_own_client(server, make_client, background_refresh):
     client = make_client(background_refresh=background_refresh)
     parent_token = client.token()
+    for _ in range(3):
+        client.token()
 
     def child() -> dict:
         token = client.token(timeout=5)
-        return {"token": fp(token.access_token), "fetches": client.metrics().fetches,
+        client.token()
+        m = client.metrics()
+        return {"token": fp(token.access_token), "fetches": m.fetches, "hits": m.hits,
                 "status": server.resource_status(token.authorization_header)}
 
     result = run_in_child(child)
     assert result["token"] != fp(parent_token.access_token)  # fetched anew, not inherited
     assert result["fetches"] == 1
+    assert result["hits"] == 1  # the child's own count: the parent's hits are not inherited
     assert result["status"] == 200
     assert server.token_requests() == 2
     # The parent is untouched: same cached token, its own counters.
     assert client.token() is parent_token
-    assert client.metrics().fetches == 1
+    assert (client.metrics().fetches, client.metrics().hits) == (1, 4)
 
 
 def test_fork_while_a_thread_is_inside_a_fetch(server, make_client):

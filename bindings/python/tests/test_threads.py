@@ -47,6 +47,25 @@ def test_32_threads_cause_one_token_request(server, make_client):
     assert m.misses + m.hits == 32
 
 
+def test_fast_path_hits_are_counted_exactly_across_threads(make_client):
+    # The fast path counts hits without a lock; none may be lost while threads race each other
+    # and metrics() reads the counter.
+    client = make_client()
+    client.token()
+    threads, per_thread = 8, 20_000
+
+    def hammer() -> int:
+        for _ in range(per_thread):
+            client.token()
+        return client.metrics().hits
+
+    results = run_threads(threads, hammer)
+    errors = [r for r in results if not isinstance(r, int)]
+    assert not errors, f"{len(errors)} threads failed: {errors[:1]!r}"
+    m = client.metrics()
+    assert (m.fetches, m.misses, m.hits) == (1, 1, threads * per_thread)
+
+
 def test_gil_is_released_while_fetching(server, make_client):
     server.fault(latency_ms=800)
     client = make_client()
