@@ -190,7 +190,7 @@ func p1() {
 	defer c.Close()
 	emit("P1", "cache hit, 1 thread", ccName, true, "ns", bench(ccGet(c)), note+"; Client.Token (Go-side copy of the token)")
 	emit("P1", "cache hit, 1 thread", "cctoken (Go binding) TokenSource", false, "ns", bench(tsGet(c.TokenSource())),
-		note+"; the oauth2.TokenSource adapter (allocates an *oauth2.Token per call)")
+		note+"; the oauth2.TokenSource adapter (one shared, read-only *oauth2.Token per fetched token)")
 	emit("P1", "cache hit, 1 thread", peerName, false, "ns", bench(tsGet(newPeer())), note+"; Config.TokenSource = ReuseTokenSource")
 }
 

@@ -13,32 +13,42 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
+
+	"golang.org/x/oauth2"
 )
 
 // Client gets access tokens for one configuration and caches them. It is safe for concurrent
 // use; create one per configuration and share it. Close it when done (a finalizer closes a
 // forgotten one).
 type Client struct {
+	// The fast path: the current token, reused without crossing into C until the library's
+	// refresh point for it. The library still decides every fetch. A hit only reads these two
+	// fields (and writes its own stripe of hits, elsewhere); the padding keeps the fields that
+	// calls into the library write (state, mu, gen) off their cache line.
+	cur  atomic.Pointer[cachedToken]
+	hits hitCounter
+	_    [cacheLine - 8 - unsafe.Sizeof(hitCounter{})]byte
+
 	ptr *C.cct_client // set by New, freed once by free
 
 	// state counts the calls inside the library (in steps of 2) and holds the closed bit, so
 	// that Close never frees the handle under a running call: the last one out frees it.
 	state atomic.Uint64
 
-	// The fast path: the current token, reused without crossing into C until the library's
-	// refresh point for it. The library still decides every fetch.
-	cur      atomic.Pointer[cachedToken]
-	fastHits atomic.Uint64
-	mu       sync.Mutex    // orders storing cur against Invalidate
-	gen      atomic.Uint64 // bumped by Invalidate: fetches started before it do not store
+	mu  sync.Mutex    // orders storing cur against Invalidate and Close
+	gen atomic.Uint64 // bumped by Invalidate: fetches started before it do not store
 
 	callTimeout time.Duration
 	final       atomic.Pointer[Metrics] // the library's counters when the handle was freed
 }
 
+// cachedToken is the binding's copy of the current token. It is never modified once stored,
+// so every caller may share it.
 type cachedToken struct {
 	tok        *Token
-	freshUntil time.Time // monotonic
+	o2         *oauth2.Token // the same token for TokenSource, built once
+	freshUntil time.Time     // the library's refresh point; carries a monotonic reading
 }
 
 const closedBit = 1
@@ -71,7 +81,7 @@ func New(cfg Config) (*Client, error) {
 	if st := C.cct_client_new(cc, &p, &cerr); st != C.CCT_STATUS_OK {
 		return nil, errorFrom(st, cerr)
 	}
-	c := &Client{ptr: p, callTimeout: cfg.CallTimeout}
+	c := &Client{ptr: p, callTimeout: cfg.CallTimeout, hits: newHitCounter()}
 	if c.callTimeout <= 0 {
 		c.callTimeout = defaultCallTimeout
 	}
@@ -95,7 +105,11 @@ func (c *Client) Close() error {
 			break
 		}
 	}
+	// Under mu: a fetch finishing now cannot store its token after this (remember checks the
+	// closed bit under mu), so no hit answers once Close has returned.
+	c.mu.Lock()
 	c.cur.Store(nil)
+	c.mu.Unlock()
 	runtime.SetFinalizer(c, nil)
 	return nil
 }
@@ -132,8 +146,8 @@ func (c *Client) free() {
 // Token returns a valid access token: the cached one, or a new one (one request per client
 // at a time; concurrent callers share it). It blocks for at most Config.CallTimeout.
 func (c *Client) Token() (*Token, error) {
-	if tok, ok := c.cached(); ok {
-		return tok, nil
+	if cur := c.fresh(); cur != nil {
+		return cur.tok, nil
 	}
 	return c.fetch(0)
 }
@@ -145,17 +159,19 @@ func (c *Client) TokenContext(ctx context.Context) (*Token, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if tok, ok := c.cached(); ok {
-		return tok, nil
+	if cur := c.fresh(); cur != nil {
+		return cur.tok, nil
 	}
 	var timeout time.Duration
-	if deadline, ok := ctx.Deadline(); ok {
+	deadline, hasDeadline := ctx.Deadline()
+	if hasDeadline {
 		if timeout = time.Until(deadline); timeout <= 0 {
 			return nil, context.DeadlineExceeded
 		}
 	}
 	if ctx.Done() == nil {
-		return c.fetch(timeout)
+		tok, err := c.fetch(timeout)
+		return tok, contextTimeout(ctx, deadline, hasDeadline, err)
 	}
 	type result struct {
 		tok *Token
@@ -168,27 +184,43 @@ func (c *Client) TokenContext(ctx context.Context) (*Token, error) {
 	}()
 	select {
 	case r := <-done:
-		var e *Error
-		if ctxErr := ctx.Err(); ctxErr != nil && errors.As(r.err, &e) && e.Status == StatusTimeout {
-			e.cause = ctxErr
-		}
-		return r.tok, r.err
+		return r.tok, contextTimeout(ctx, deadline, hasDeadline, r.err)
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
 }
 
-// cached answers from the binding's copy of the current token, without cgo; false when the
-// library must be asked (or the client is closed, which fetch reports).
-func (c *Client) cached() (*Token, bool) {
-	if c.state.Load()&closedBit != 0 {
-		return nil, false
+// contextTimeout makes a library timeout that ctx's deadline caused match the context error
+// too. The library waits exactly until that deadline, while the context's own timer may fire
+// a little later: a deadline already past counts even when ctx.Err() is still nil.
+func contextTimeout(ctx context.Context, deadline time.Time, hasDeadline bool, err error) error {
+	var e *Error
+	if err == nil || !errors.As(err, &e) || e.Status != StatusTimeout {
+		return err
 	}
-	if cur := c.cur.Load(); cur != nil && time.Now().Before(cur.freshUntil) {
-		c.fastHits.Add(1)
-		return cur.tok, true
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		e.cause = ctxErr
+	} else if hasDeadline && !time.Now().Before(deadline) {
+		e.cause = context.DeadlineExceeded
 	}
-	return nil, false
+	return err
+}
+
+// fresh answers from the binding's copy of the current token, without cgo, and counts the
+// hit; nil when the library must be asked (also once the client is closed: Close clears the
+// copy, and fetch reports ErrClosed).
+//
+// One clock read per hit: time.Until of a time with a monotonic reading reads only the
+// monotonic clock (time.Now reads the wall clock too, which costs as much again). Nothing
+// cheaper is safe here: a clock cached by a timer or a goroutine could be arbitrarily late
+// after the process was stopped or starved, and serve a token past its expiry.
+func (c *Client) fresh() *cachedToken {
+	cur := c.cur.Load()
+	if cur == nil || time.Until(cur.freshUntil) <= 0 {
+		return nil
+	}
+	c.hits.add()
+	return cur
 }
 
 // fetch asks the library, waiting at most timeout (capped at the call timeout; 0 = that).
@@ -212,7 +244,7 @@ func (c *Client) fetch(timeout time.Duration) (*Token, error) {
 	}
 	tok, fresh := newToken(t)
 	if fresh > 0 {
-		c.remember(gen, &cachedToken{tok: tok, freshUntil: time.Now().Add(fresh)})
+		c.remember(gen, &cachedToken{tok: tok, o2: tok.OAuth2(), freshUntil: time.Now().Add(fresh)})
 	}
 	return tok, nil
 }

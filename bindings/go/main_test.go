@@ -32,7 +32,9 @@ var (
 )
 
 // TestMain runs every test against one real dev server on a free port. The server reads our
-// stdin pipe and exits when it closes, so it cannot outlive the test binary.
+// stdin pipe and exits when it closes, so it cannot outlive the test binary. The interop
+// server (oidc-provider, interop_harness_test.go) starts with the first test that needs it
+// and is stopped here too.
 func TestMain(m *testing.M) {
 	stop, err := startDevServer()
 	if err != nil {
@@ -40,6 +42,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	code := m.Run()
+	stopInterop() // if a test started it
 	stop()
 	os.Exit(code)
 }

@@ -33,7 +33,7 @@ func (c *Client) Metrics() Metrics {
 	} else if final := c.final.Load(); final != nil {
 		m = *final
 	}
-	m.Hits += c.fastHits.Load()
+	m.Hits += c.hits.sum()
 	return m
 }
 

@@ -10,19 +10,30 @@ import (
 // oauth2.Transport work with it. Each call is a Token call: cached, refreshed ahead of
 // expiry. oauth2's transport sets "Authorization: <type> <token>" and does not retry a 401;
 // for that, and for DPoP proofs, use Transport.
+//
+// Like oauth2.ReuseTokenSource, the source hands every caller the same *oauth2.Token until
+// the token changes, so a cache hit allocates nothing: treat it as read-only (copy the struct
+// before changing it; Token.OAuth2 gives a private copy). Its ExpiresIn is the lifetime as of
+// the fetch, as on the wire; Expiry is what counts.
 func (c *Client) TokenSource() oauth2.TokenSource { return tokenSource{c} }
 
 type tokenSource struct{ c *Client }
 
 func (s tokenSource) Token() (*oauth2.Token, error) {
-	t, err := s.c.Token()
+	if cur := s.c.fresh(); cur != nil {
+		return cur.o2, nil
+	}
+	t, err := s.c.fetch(0)
 	if err != nil {
 		return nil, err
+	}
+	if cur := s.c.cur.Load(); cur != nil && cur.tok == t {
+		return cur.o2, nil // the copy this fetch stored: the one later hits share
 	}
 	return t.OAuth2(), nil
 }
 
-// OAuth2 converts the token to an *oauth2.Token (with "scope" as an extra).
+// OAuth2 converts the token to a new *oauth2.Token (with "scope" as an extra).
 func (t *Token) OAuth2() *oauth2.Token {
 	o := &oauth2.Token{AccessToken: t.AccessToken, TokenType: t.scheme(), Expiry: t.Expiry}
 	if t.Expiry.IsZero() {

@@ -45,6 +45,28 @@ func TestTokenSourceWithOAuth2Client(t *testing.T) {
 		t.Fatalf("oauth2 token: valid=%v type=%q scope=%v expires_in=%d", tok.Valid(), tok.Type(), tok.Extra("scope"), tok.ExpiresIn)
 	}
 
+	// A hit shares the one *oauth2.Token built for the current token (as ReuseTokenSource
+	// does) and allocates nothing.
+	ts := c.TokenSource()
+	if again, err := ts.Token(); err != nil || again != tok {
+		t.Fatalf("second TokenSource call: %v, same *oauth2.Token: %v", err, again == tok)
+	}
+	if allocs := testing.AllocsPerRun(100, func() { _, _ = ts.Token() }); allocs != 0 {
+		t.Fatalf("a TokenSource hit allocates %v times", allocs)
+	}
+	// Token.OAuth2 is a private copy.
+	if cur, _ := c.Token(); cur.OAuth2() == tok {
+		t.Fatal("Token.OAuth2 returned the shared *oauth2.Token")
+	}
+	c.Invalidate(&cctoken.Token{AccessToken: tok.AccessToken})
+	if next, err := ts.Token(); err != nil || next == tok || next.AccessToken == tok.AccessToken {
+		t.Fatalf("after Invalidate: %v, a new token: %v", err, next != nil && next.AccessToken != tok.AccessToken)
+	}
+	c.Close()
+	if _, err := ts.Token(); !errors.Is(err, cctoken.ErrClosed) {
+		t.Fatalf("TokenSource after Close: %v, want ErrClosed", err)
+	}
+
 	cfg := svcConfig()
 	cfg.ClientSecret = "wrong-secret-Vb2"
 	_, err = newClient(t, cfg).TokenSource().Token()
