@@ -12,6 +12,7 @@ Each runner prints one JSON result per line:
 from __future__ import annotations
 
 import argparse
+import functools
 import datetime
 import json
 import os
@@ -272,7 +273,9 @@ def targets(results: list[dict], total_s: float, smoke: bool) -> list[tuple[str,
     return out
 
 
+@functools.lru_cache(maxsize=None)
 def machine() -> list[str]:
+    """Taken once, at the start of the run: the run's own output files must not count as changes."""
     model = "unknown"
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -447,6 +450,7 @@ def main() -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
 
     started = time.monotonic()
+    machine()
     server = DevServer(args.dev_server)
     log(f"dev server at {server.base}")
     run = Run(args, server)
