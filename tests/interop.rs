@@ -73,7 +73,7 @@ fn oauth_error(e: &Error) -> &cctoken::OAuthError {
 fn token_twice(client: &Client) -> Token {
     let first = client.token().unwrap_or_else(|e| panic!("token for {}: {e}", client.client_id()));
     let again = client.token().expect("cached token");
-    assert_eq!(again.access_token(), first.access_token(), "second call served from the cache");
+    assert!(again.access_token() == first.access_token(), "second call served from the cache");
     let m = client.metrics();
     assert_eq!((m.fetches, m.hits), (1, 1), "one fetch, one hit: {m:?}");
     first
@@ -322,7 +322,7 @@ fn resource_indicators_are_cached_separately() {
     assert_ne!(a.cache_key(), b.cache_key());
     let ta = token_twice(&a);
     let tb = token_twice(&b);
-    assert_ne!(ta.access_token(), tb.access_token(), "one token per resource");
+    assert!(ta.access_token() != tb.access_token(), "one token per resource");
     introspect_ok(srv, &ta, id, "read", aud_a);
     introspect_ok(srv, &tb, id, "read", aud_b);
     assert_eq!(srv.token_requests(id), 2, "two resources, two requests, then cache hits");

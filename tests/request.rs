@@ -128,7 +128,7 @@ fn zero_or_negative_lifetime_is_used_once_never_cached() {
     let c = client(&server, |b| b);
     let a = c.token().unwrap();
     let b = c.token().unwrap();
-    assert_ne!(a.access_token(), b.access_token());
+    assert!(a.access_token() != b.access_token(), "a different token");
     assert!(a.is_expired());
     assert_eq!(server.token_requests(), 2);
 }
