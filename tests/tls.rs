@@ -160,3 +160,37 @@ fn wrong_client_certificate_is_invalid_client() {
         other => panic!("expected invalid_client, got {:?}", other.map(|_| "a token")),
     }
 }
+
+/// Discovery (RFC 8414) against the dev server: a certificate client goes to the metadata's
+/// `mtls_endpoint_aliases.token_endpoint` (RFC 8705 §5), a secret client to `token_endpoint`.
+#[test]
+fn discovery_uses_the_mtls_alias_for_certificate_clients_only() {
+    let dir = TempDir::new("alias");
+    let server = start(&dir.0);
+    let issuer = server.token_url().trim_end_matches("/token").to_string();
+    let ca = read(&dir.0, "ca.pem");
+
+    let secret = Client::builder()
+        .issuer(issuer.as_str())
+        .client_id("svc")
+        .client_secret("tls-test-secret")
+        .root_ca_pem(ca.clone())
+        .build()
+        .expect("valid config");
+    secret.token().expect("token via discovery, secret");
+    assert_eq!(server.stats()["mtls_alias_requests"], 0, "a secret client uses token_endpoint");
+    assert_eq!(server.token_requests(), 1);
+
+    // No auth method given: discovery picks tls_client_auth for a CA-issued certificate.
+    let mtls = Client::builder()
+        .issuer(issuer.as_str())
+        .client_id("mtls")
+        .client_certificate_pem(read(&dir.0, "mtls.pem"), read(&dir.0, "mtls-key.pem"))
+        .root_ca_pem(ca)
+        .build()
+        .expect("valid config");
+    let token = mtls.token().expect("token via discovery, certificate");
+    assert_eq!(server.stats()["mtls_alias_requests"], 1, "the certificate client used the mTLS alias");
+    assert_eq!(server.token_requests(), 2);
+    assert_eq!(server.introspect(token.access_token())["client_id"], "mtls");
+}

@@ -58,6 +58,9 @@ OUTPUT:
 
 ENDPOINTS:
     POST /token                    client credentials grant (form body)
+    POST /mtls/token               the same, as the RFC 8705 mTLS alias (--tls-dir only)
+    GET  /.well-known/oauth-authorization-server   RFC 8414 metadata (issuer = this server)
+    GET  /.well-known/openid-configuration         the same metadata
     GET  /resource                 protected resource: needs Authorization: Bearer <issued token>
     POST /introspect               form token=...  ->  {\"active\": true, ...} | {\"active\": false}
     POST /_dev/revoke              revoke every issued token  ->  {\"revoked\": n}

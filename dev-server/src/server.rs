@@ -13,13 +13,16 @@ use tiny_http::{Method, Request, Server};
 use crate::cli::Config;
 use crate::conn::ConnectionKicker;
 use crate::http::{self, Outcome, Reply, with_header};
-use crate::state::{InFlight, State};
+use crate::state::{InFlight, State, Stats};
 use crate::tls::Tls;
 use crate::{dev, resource, token};
 
 /// Every path and the methods it answers, for 405's `Allow` header.
 const ROUTES: &[(&str, &str)] = &[
     ("/token", "POST"),
+    ("/mtls/token", "POST"),
+    ("/.well-known/oauth-authorization-server", "GET"),
+    ("/.well-known/openid-configuration", "GET"),
     ("/resource", "GET"),
     ("/introspect", "POST"),
     ("/_dev/revoke", "POST"),
@@ -97,9 +100,14 @@ fn handle(state: &State, mut request: Request, quiet: bool) {
     // The query string is left out: it is never needed, and it is no place to log from.
     let path = http::path(&request).to_string();
 
-    let status = if path == "/token" {
+    // HTTPS mode also serves the token endpoint at its RFC 8705 mTLS alias.
+    let mtls_alias = path == "/mtls/token" && state.is_https();
+    let status = if path == "/token" || mtls_alias {
         // Counted on arrival, in flight until the response is written (the guard drops last).
         let _in_flight = InFlight::start(&state.stats);
+        if mtls_alias {
+            Stats::bump(&state.stats.mtls_alias_requests);
+        }
         let outcome = match method {
             Method::Post => token::handle(state, &mut request),
             _ => Outcome::Reply(not_found_or_not_allowed(&path)),
@@ -119,6 +127,8 @@ fn handle(state: &State, mut request: Request, quiet: bool) {
 
 fn route(state: &State, method: &Method, path: &str, request: &mut Request) -> Reply {
     match (path, method) {
+        ("/.well-known/oauth-authorization-server", Method::Get) => token::metadata(state, false),
+        ("/.well-known/openid-configuration", Method::Get) => token::metadata(state, true),
         ("/resource", Method::Get) => resource::resource(state, request),
         ("/introspect", Method::Post) => resource::introspect(state, request),
         ("/_dev/revoke", Method::Post) => dev::revoke(state),

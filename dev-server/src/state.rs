@@ -73,6 +73,25 @@ pub enum BasicDecoding {
 pub struct Settings {
     #[serde(default)]
     pub basic_decoding: BasicDecoding,
+    /// Which well-known metadata documents exist (tests of discovery's fallback).
+    #[serde(default)]
+    pub metadata: MetadataDocuments,
+    /// An `issuer` for the metadata to claim instead of this server's base URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata_issuer: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MetadataDocuments {
+    /// Both `/.well-known/oauth-authorization-server` and `/.well-known/openid-configuration`.
+    #[default]
+    Both,
+    /// Only the RFC 8414 one.
+    Oauth,
+    /// Only the OpenID Connect Discovery one.
+    Openid,
+    None,
 }
 
 /// A token this server issued.
@@ -139,6 +158,10 @@ pub struct Stats {
     pub token_requests: AtomicU64,
     pub token_in_flight: AtomicU64,
     pub token_successes: AtomicU64,
+    /// /token requests that came to the RFC 8705 mTLS alias (`/mtls/token`).
+    pub mtls_alias_requests: AtomicU64,
+    /// Requests for either well-known metadata document.
+    pub metadata_requests: AtomicU64,
     pub resource_requests: AtomicU64,
     pub redirect_target_hits: AtomicU64,
     /// 0 or 1; an atomic so it sits with the other counters.
@@ -156,6 +179,8 @@ impl Stats {
             "token_requests": get(&self.token_requests),
             "token_in_flight": get(&self.token_in_flight),
             "token_successes": get(&self.token_successes),
+            "mtls_alias_requests": get(&self.mtls_alias_requests),
+            "metadata_requests": get(&self.metadata_requests),
             "resource_requests": get(&self.resource_requests),
             "redirect_target_hits": get(&self.redirect_target_hits),
             "redirect_target_saw_credentials": get(&self.redirect_target_saw_credentials) != 0,
@@ -167,6 +192,8 @@ impl Stats {
         for counter in [
             &self.token_requests,
             &self.token_successes,
+            &self.mtls_alias_requests,
+            &self.metadata_requests,
             &self.resource_requests,
             &self.redirect_target_hits,
             &self.redirect_target_saw_credentials,
@@ -254,6 +281,10 @@ impl State {
             client_cert_sha256: HashMap::new(),
             quiet,
         }
+    }
+
+    pub fn is_https(&self) -> bool {
+        self.base_url.starts_with("https:")
     }
 
     /// Records the certificate (if any) of the TLS connection relayed from local port `port`.

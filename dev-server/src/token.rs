@@ -13,8 +13,8 @@ use tiny_http::{Request, StatusCode};
 use crate::fault::{BodyKind, Fault, TokenFormat};
 use crate::http::{self, Outcome, Reply, no_store, oauth_error, request_header, with_header};
 use crate::state::{
-    AuthMethod, BasicDecoding, ClientConfig, IssuedToken, LastHeaders, LastTokenRequest, PeerCert, State, Stats,
-    expiry, unix_now,
+    AuthMethod, BasicDecoding, ClientConfig, IssuedToken, LastHeaders, LastTokenRequest, MetadataDocuments, PeerCert,
+    State, Stats, expiry, unix_now,
 };
 
 /// Size of the padding field of the `oversized` body.
@@ -117,6 +117,38 @@ fn form_decode(value: &str) -> Option<String> {
 
 fn secret_matches(state: &State, id: &str, secret: &str) -> bool {
     state.client(id).is_some_and(|c| c.secret.as_deref() == Some(secret))
+}
+
+/// RFC 8414 metadata (served at `/.well-known/oauth-authorization-server` and, as OpenID
+/// Connect Discovery, at `/.well-known/openid-configuration`; settings can remove either). The
+/// issuer is the server's base URL; in HTTPS mode the certificate methods are listed and the
+/// token endpoint has an RFC 8705 mTLS alias, `/mtls/token`.
+pub fn metadata(state: &State, openid: bool) -> Reply {
+    Stats::bump(&state.stats.metadata_requests);
+    let settings = state.settings();
+    let served = match settings.metadata {
+        MetadataDocuments::Both => true,
+        MetadataDocuments::Oauth => !openid,
+        MetadataDocuments::Openid => openid,
+        MetadataDocuments::None => false,
+    };
+    if !served {
+        return http::json(404, &json!({"error": "not_found"}));
+    }
+    let base = &state.base_url;
+    let mut methods = vec!["client_secret_basic", "client_secret_post", "none"];
+    let mut meta = serde_json::json!({
+        "issuer": settings.metadata_issuer.as_deref().unwrap_or(base),
+        "token_endpoint": format!("{base}/token"),
+        "introspection_endpoint": format!("{base}/introspect"),
+        "grant_types_supported": ["client_credentials"],
+    });
+    if state.is_https() {
+        methods.extend(["tls_client_auth", "self_signed_tls_client_auth"]);
+        meta["mtls_endpoint_aliases"] = serde_json::json!({"token_endpoint": format!("{base}/mtls/token")});
+    }
+    meta["token_endpoint_auth_methods_supported"] = methods.into();
+    http::json(200, &meta)
 }
 
 /// Builds the /_dev/last-token-request record; secrets and the Authorization value stay out.
