@@ -14,6 +14,7 @@ pub struct Token(pub(crate) Arc<TokenInner>);
 
 /// Text stored with a trailing NUL, so the C ABI can lend it out without a copy per call.
 /// Zeroized on drop (it may hold the access token).
+#[derive(Clone)]
 pub(crate) struct NulText(Zeroizing<String>);
 
 /// Redacted: a `NulText` may hold the access token.
@@ -45,6 +46,9 @@ impl NulText {
     }
 }
 
+/// Cloned only for the cache's per-thread copies (see `cache::Cache::hit`); the clone keeps the
+/// serial, so it is the same token for `invalidate`.
+#[derive(Clone)]
 pub(crate) struct TokenInner {
     pub access_token: NulText,
     pub token_type: NulText,

@@ -255,3 +255,25 @@ fn an_impatient_leader_does_not_cut_the_fetch_short_for_its_waiters() {
     assert!(c.token().unwrap().access_token() == patient.access_token(), "same token");
     assert_eq!(c.metrics().fetches, 1);
 }
+
+#[test]
+fn each_thread_gets_the_same_token_and_any_copy_invalidates_it() {
+    let server = DevServer::start();
+    let c = client(&server, |b| b);
+    let mine = c.token().unwrap();
+    let theirs = {
+        let c = c.clone();
+        thread::spawn(move || (c.token().unwrap(), c.token().unwrap())).join().unwrap()
+    };
+    assert!(theirs.0.access_token() == mine.access_token() && theirs.1.access_token() == mine.access_token());
+    assert_eq!(server.token_requests(), 1);
+    // A copy handed out on another thread is the same token for `invalidate`.
+    c.invalidate(&theirs.1);
+    let next = c.token().unwrap();
+    assert!(next.access_token() != mine.access_token(), "a new token after invalidate");
+    assert_eq!(server.token_requests(), 2);
+    // The old copy, now stale, invalidates nothing.
+    c.invalidate(&theirs.0);
+    assert!(c.token().unwrap().access_token() == next.access_token(), "still the new token");
+    assert_eq!(server.token_requests(), 2);
+}
