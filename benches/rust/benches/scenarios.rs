@@ -82,8 +82,10 @@ fn throughput<F: Fn() + Sync>(threads: usize, sizes: &Sizes, hit: F) -> Vec<f64>
                         })
                     })
                     .collect();
-                start.wait();
+                // The clock starts before the release: with more threads than cores, this
+                // thread may run again only after the workers have been hitting for a while.
                 let t0 = Instant::now();
+                start.wait();
                 thread::sleep(sizes.round);
                 stop.store(true, Ordering::Relaxed);
                 let hits: u64 = workers.into_iter().map(|w| w.join().unwrap()).sum();
@@ -233,25 +235,12 @@ fn p4_refresh(server: &Server, sizes: &Sizes) {
 fn p5_cold_fetch(server: &Server, sizes: &Sizes) {
     let case = "cold fetch over a kept-alive connection";
     let n = sizes.cold_fetches;
-    let time = |f: &mut dyn FnMut()| -> Vec<f64> {
-        for _ in 0..(n / 10).max(2) {
-            f(); // warm the connection and the allocator
-        }
-        (0..n)
-            .map(|_| {
-                let t0 = Instant::now();
-                f();
-                t0.elapsed().as_nanos() as f64
-            })
-            .collect()
-    };
 
     let client = server.cctoken();
-    let mut ns = time(&mut || {
+    let cctoken = || {
         let token = client.token().unwrap();
         client.invalidate(&token);
-    });
-    emit("P5", case, GROUP, "cctoken (Rust API)", true, "ns", &mut ns, "invalidate + token(): one POST each");
+    };
 
     // The same HTTP client, version and features as cctoken, used directly: POST, read, parse.
     // Once as ureq's defaults, once with the timeouts cctoken sets (5 s connect, 10 s global):
@@ -274,38 +263,47 @@ fn p5_cold_fetch(server: &Server, sizes: &Sizes) {
             black_box(v["access_token"].as_str().unwrap().len());
         }
     };
-    let mut ns = time(&mut raw(ureq::Agent::config_builder().max_redirects(0).build().into()));
-    emit(
-        "P5",
-        case,
-        GROUP,
-        "ureq 3 raw POST",
-        false,
-        "ns",
-        &mut ns,
-        "same HTTP client as cctoken, default config: the P5 baseline",
-    );
-    let timeouts = ureq::Agent::config_builder()
+    let raw_default = raw(ureq::Agent::config_builder().max_redirects(0).build().into());
+    let raw_timeouts = raw(ureq::Agent::config_builder()
         .max_redirects(0)
         .timeout_connect(Some(Duration::from_secs(5)))
         .timeout_global(Some(Duration::from_secs(10)))
         .build()
-        .into();
-    let mut ns = time(&mut raw(timeouts));
-    emit(
-        "P5",
-        case,
-        GROUP,
-        "ureq 3 raw POST, cctoken's timeouts",
-        false,
-        "ns",
-        &mut ns,
-        "with timeouts set, ureq resolves the host on a new thread per request",
-    );
-
+        .into());
     let peer = server.oauth2(OAUTH2_MARGIN);
-    let mut ns = time(&mut || {
+    let oauth2 = || {
         black_box(peer.fetch());
-    });
-    emit("P5", case, GROUP, "oauth2 5.0.0 (ureq 2)", false, "ns", &mut ns, "exchange_client_credentials().request()");
+    };
+
+    // Interleaved, one sample of each per round, so the machine's drift during the run is
+    // shared alike; the order rotates every round, because whoever goes first in a round
+    // measurably pays for the previous round's server-side cleanup.
+    let libraries: [(&str, bool, &str, &dyn Fn()); 4] = [
+        ("cctoken (Rust API)", true, "invalidate + token(): one POST each", &cctoken),
+        ("ureq 3 raw POST", false, "same HTTP client as cctoken, default config: the P5 baseline", &raw_default),
+        (
+            "ureq 3 raw POST, cctoken's timeouts",
+            false,
+            "with timeouts set, ureq resolves the host on a new thread per request",
+            &raw_timeouts,
+        ),
+        ("oauth2 5.0.0 (ureq 2)", false, "exchange_client_credentials().request()", &oauth2),
+    ];
+    for _ in 0..(n / 10).max(2) {
+        for (_, _, _, fetch) in &libraries {
+            fetch(); // warm the connections and the allocator
+        }
+    }
+    let mut samples = vec![Vec::with_capacity(n); libraries.len()];
+    for round in 0..n {
+        for k in 0..libraries.len() {
+            let i = (round + k) % libraries.len();
+            let t0 = Instant::now();
+            (libraries[i].3)();
+            samples[i].push(t0.elapsed().as_nanos() as f64);
+        }
+    }
+    for ((library, is_ref, note, _), mut ns) in libraries.iter().zip(samples) {
+        emit("P5", case, GROUP, library, *is_ref, "ns", &mut ns, note);
+    }
 }
