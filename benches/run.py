@@ -204,6 +204,26 @@ def order(results: list[dict]) -> list[dict]:
                                           GROUP_ORDER.get(r["group"], 9), not r["ref"]))
 
 
+def best_p1(results: list[dict]) -> list[dict]:
+    """Of repeated P1 rows (same case and library), the one with the lowest median."""
+    best: dict[tuple, dict] = {}
+    passes: dict[tuple, int] = {}
+    out = []
+    for r in results:
+        if r["scenario"] != "P1":
+            out.append(r)
+            continue
+        key = (r["case"], r["group"], r["library"])
+        passes[key] = passes.get(key, 0) + 1
+        if key not in best or r["median"] < best[key]["median"]:
+            best[key] = r
+    for key, r in best.items():
+        if passes[key] > 1:
+            r = dict(r, note=f"{r['note']}; best median of {passes[key]} passes")
+        out.append(r)
+    return out
+
+
 def add_ratios(results: list[dict]) -> None:
     refs: dict[tuple, dict] = {}
     rows: dict[tuple, int] = {}
@@ -466,11 +486,18 @@ def main() -> int:
         run.runner("python (P6)", [args.python, str(HERE / "python" / "bench.py"), *smoke, "p6"])
         run.runner("python (P1, P3-P5)", [args.python, str(HERE / "python" / "bench.py"), *smoke, "p1", "p3", "p4", "p5"])
         run.sizes()
+        # P1 again, twice: on a shared VM a slow phase can land on one library's turn; noise
+        # only adds time, so each library's best median of the passes is kept (best_p1).
+        for again in range(2 if not args.smoke else 0):
+            run.criterion()
+            run.runner(f"C ABI (p1, pass {again + 2})", [args.c_bench, "p1"])
+            run.runner(f"go (P1, pass {again + 2})", [args.go_bench, "p1"])
+            run.runner(f"python (P1, pass {again + 2})", [args.python, str(HERE / "python" / "bench.py"), "p1"])
     finally:
         server.stop()
     total = time.monotonic() - started
 
-    results = order(run.results)
+    results = order(best_p1(run.results))
     add_ratios(results)
     chart = out.with_suffix(".png")
     if not write_chart(chart, results, args.smoke):
