@@ -14,6 +14,7 @@
 //! - one `resource` per client-credentials request (two: `invalid_target`);
 //! - JWT-format access tokens cannot be introspected (`unsupported_token_type`).
 
+mod common;
 #[path = "interop/harness.rs"]
 mod harness;
 

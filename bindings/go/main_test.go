@@ -48,25 +48,36 @@ func TestMain(m *testing.M) {
 }
 
 func startDevServer() (stop func(), err error) {
+	devURL, stop, err = runDevServer("--client", clientID, "--secret", clientSecret, "--scopes", "read,write",
+		"--client", postClientID, "--secret", postSecret, "--auth", "post",
+		"--client", publicClient, "--auth", "none")
+	if err != nil {
+		return nil, err
+	}
+	tokenURL = devURL + "/token"
+	resourceURL = devURL + "/resource"
+	return stop, nil
+}
+
+// runDevServer starts cctoken-dev-server on a free loopback port with args and returns the URL
+// it printed. The server reads our stdin pipe and exits when it closes; stop also kills it.
+func runDevServer(args ...string) (url string, stop func(), err error) {
 	bin := os.Getenv("CCTOKEN_DEV_SERVER")
 	if bin == "" {
 		bin = "../../target/debug/cctoken-dev-server"
 	}
-	cmd := exec.Command(bin, "--addr", "127.0.0.1:0", "--exit-on-stdin-eof", "--quiet",
-		"--client", clientID, "--secret", clientSecret, "--scopes", "read,write",
-		"--client", postClientID, "--secret", postSecret, "--auth", "post",
-		"--client", publicClient, "--auth", "none")
+	cmd := exec.Command(bin, append([]string{"--addr", "127.0.0.1:0", "--exit-on-stdin-eof", "--quiet"}, args...)...)
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("cannot start the dev server %s: %w "+
+		return "", nil, fmt.Errorf("cannot start the dev server %s: %w "+
 			"(run `cargo build -p cctoken-dev-server` or set CCTOKEN_DEV_SERVER)", bin, err)
 	}
 	stop = func() {
@@ -86,19 +97,16 @@ func startDevServer() (stop func(), err error) {
 	}()
 	select {
 	case line := <-lines:
-		_, url, ok := strings.Cut(line, "listening on ")
+		_, after, ok := strings.Cut(line, "listening on ")
 		if !ok {
 			stop()
-			return nil, fmt.Errorf("unexpected first line from the dev server: %q", line)
+			return "", nil, fmt.Errorf("unexpected first line from the dev server: %q", line)
 		}
-		devURL = strings.TrimSpace(url)
+		return strings.TrimSpace(after), stop, nil
 	case <-time.After(10 * time.Second):
 		stop()
-		return nil, fmt.Errorf("the dev server did not start within 10s")
+		return "", nil, fmt.Errorf("the dev server did not start within 10s")
 	}
-	tokenURL = devURL + "/token"
-	resourceURL = devURL + "/resource"
-	return stop, nil
 }
 
 // svcConfig is a working configuration for the "svc" client.

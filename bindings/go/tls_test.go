@@ -4,7 +4,6 @@ package cctoken_test
 // for 127.0.0.1 only (so `localhost` is a host-name mismatch) and writes ca.pem to the dir.
 
 import (
-	"bufio"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -14,11 +13,9 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
-	"io"
 	"math/big"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -38,49 +35,16 @@ type tlsDevServer struct {
 
 func startTLSDevServer(t *testing.T) *tlsDevServer {
 	t.Helper()
-	bin := os.Getenv("CCTOKEN_DEV_SERVER")
-	if bin == "" {
-		bin = "../../target/debug/cctoken-dev-server"
-	}
 	dir := t.TempDir()
-	cmd := exec.Command(bin, "--addr", "127.0.0.1:0", "--exit-on-stdin-eof", "--quiet", "--tls-dir", dir,
-		"--client", "svc", "--secret", tlsSecret, "--scopes", "read")
-	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
+	base, stop, err := runDevServer("--tls-dir", dir, "--client", "svc", "--secret", tlsSecret, "--scopes", "read")
 	if err != nil {
 		t.Fatal(err)
 	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
+	t.Cleanup(stop)
+	if !strings.HasPrefix(base, "https://127.0.0.1:") {
+		t.Fatalf("unexpected URL from the dev server: %q", base)
 	}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("cannot start the dev server %s: %v", bin, err)
-	}
-	t.Cleanup(func() {
-		stdin.Close()
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
-	lines := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		if sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-		_, _ = io.Copy(io.Discard, stdout)
-	}()
-	s := &tlsDevServer{}
-	select {
-	case line := <-lines:
-		_, url, _ := strings.Cut(line, "listening on ")
-		if s.base = strings.TrimSpace(url); !strings.HasPrefix(s.base, "https://127.0.0.1:") {
-			t.Fatalf("unexpected first line from the dev server: %q", line)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("the dev server did not start within 10s")
-	}
+	s := &tlsDevServer{base: base}
 	if s.ca, err = os.ReadFile(filepath.Join(dir, "ca.pem")); err != nil {
 		t.Fatal(err)
 	}

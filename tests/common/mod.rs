@@ -79,20 +79,11 @@ impl DevServer {
         BufReader::new(child.stdout.take().expect("stdout piped")).read_line(&mut line).expect("read banner");
         let base = line.trim().rsplit(' ').next().expect("banner ends with the URL").to_string();
         assert!(base.starts_with("http://127.0.0.1:") || base.starts_with("https://127.0.0.1:"), "banner {line:?}");
-        let mut tls = ureq::tls::TlsConfig::builder();
-        if let Some(i) = args.iter().position(|a| *a == "--tls-dir") {
-            let pem = std::fs::read(PathBuf::from(args[i + 1]).join("ca.pem")).expect("the server wrote ca.pem");
-            let ca = ureq::tls::Certificate::from_pem(&pem).expect("ca.pem").to_owned();
-            tls = tls.root_certs(ureq::tls::RootCerts::Specific(std::sync::Arc::new(vec![ca])));
-        }
-        let agent = ureq::Agent::config_builder()
-            .tls_config(tls.build())
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .timeout_global(Some(Duration::from_secs(10)))
-            .build()
-            .into();
-        DevServer { child, base, agent }
+        let ca = args
+            .iter()
+            .position(|a| *a == "--tls-dir")
+            .map(|i| std::fs::read(PathBuf::from(args[i + 1]).join("ca.pem")).expect("the server wrote ca.pem"));
+        DevServer { child, base, agent: control_agent(ca.as_deref()) }
     }
 
     pub fn token_url(&self) -> String {
@@ -168,6 +159,23 @@ impl Drop for DevServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// An agent for a test server's own endpoints: trusts only `ca_pem` when given, hands back
+/// every status as is, never follows a redirect, gives up after 10 s.
+pub fn control_agent(ca_pem: Option<&[u8]>) -> ureq::Agent {
+    let mut tls = ureq::tls::TlsConfig::builder();
+    if let Some(pem) = ca_pem {
+        let ca = ureq::tls::Certificate::from_pem(pem).expect("CA PEM").to_owned();
+        tls = tls.root_certs(ureq::tls::RootCerts::Specific(std::sync::Arc::new(vec![ca])));
+    }
+    ureq::Agent::config_builder()
+        .tls_config(tls.build())
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .timeout_global(Some(Duration::from_secs(10)))
+        .build()
+        .into()
 }
 
 /// A client for the default dev-server client; `tune` adjusts the builder.

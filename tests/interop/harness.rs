@@ -123,15 +123,7 @@ impl InteropServer {
         };
         let info: Value = serde_json::from_str(&line).expect("the interop server's first line is JSON");
 
-        let ca = ureq::tls::Certificate::from_pem(ca_pem(&info).as_bytes()).expect("ca_pem").to_owned();
-        let tls = ureq::tls::TlsConfig::builder().root_certs(ureq::tls::RootCerts::Specific(Arc::new(vec![ca])));
-        let agent = ureq::Agent::config_builder()
-            .tls_config(tls.build())
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .timeout_global(Some(Duration::from_secs(10)))
-            .build()
-            .into();
+        let agent = crate::common::control_agent(Some(ca_pem(&info).as_bytes()));
         InteropServer { child: Mutex::new(child), info, agent, stderr }
     }
 

@@ -21,7 +21,8 @@ from urllib.parse import quote_plus
 import httpx
 import pytest
 import requests
-from interopserver import InteropServer, RecordingResource, b64url, b64url_json, jwk_thumbprint
+from interopserver import InteropServer, b64url, b64url_json, jwk_thumbprint
+from resource_server import ScriptedResource
 
 import cctoken
 
@@ -247,8 +248,8 @@ def check_proof(proof: str, method: str, url: str, token: cctoken.Token, jkt: st
 
 
 @pytest.fixture
-def resource() -> Iterator[RecordingResource]:
-    server = RecordingResource()
+def resource() -> Iterator[ScriptedResource]:
+    server = ScriptedResource([])
     yield server
     server.close()
 
