@@ -26,6 +26,9 @@
  * Panics.   A Rust panic never crosses this boundary: it becomes CCT_STATUS_PANIC (or NULL /
  *           0 / false for accessors).
  * Secrets.  Error messages never contain the client secret or an access token.
+ * Events.   The cct_event passed to an event callback, and every string read from it, are
+ *           borrowed for the duration of that callback only (see
+ *           cct_config_set_event_callback). Events never contain a secret or a token either.
  */
 
 
@@ -50,7 +53,7 @@
 /**
  * Bumped on every incompatible change of this header; bindings refuse another value.
  */
-#define CCT_ABI_VERSION 1
+#define CCT_ABI_VERSION 2
 
 /**
  * A client with its token cache. Thread-safe: share one per configuration and call it from
@@ -73,6 +76,12 @@ typedef struct cct_config cct_config;
  * accessors are safe from any thread; strings it returns live as long as the error.
  */
 typedef struct cct_error cct_error;
+
+/**
+ * One event, passed to the event callback. Borrowed: it and every string read from it are
+ * valid only until the callback returns (copy what you keep). Never holds a secret or token.
+ */
+typedef struct cct_event cct_event;
 
 /**
  * One access token. Immutable and reference-counted; free with `cct_token_free`. Strings
@@ -123,6 +132,46 @@ typedef struct cct_metrics {
    * Duration of the last completed fetch, in microseconds.
    */
   uint64_t last_fetch_latency_us;
+  /**
+   * Credential failures that started a cool-down.
+   */
+  uint64_t cooldowns;
+  /**
+   * Calls answered with the cool-down's error, without a request.
+   */
+  uint64_t cooldown_rejections;
+  /**
+   * HTTP attempts (retries included) that got a token.
+   */
+  uint64_t requests_success;
+  /**
+   * Failed attempts by error class: connect, timeout, TLS, I/O, HTTP status, OAuth error,
+   * invalid 2xx response, configuration (e.g. an unreadable secret file).
+   */
+  uint64_t requests_connect;
+  uint64_t requests_timeout;
+  uint64_t requests_tls;
+  uint64_t requests_io;
+  uint64_t requests_http;
+  uint64_t requests_oauth;
+  uint64_t requests_invalid_response;
+  uint64_t requests_config;
+  /**
+   * Fetch durations (retries included), not cumulative: bucket i counts fetches that took
+   * at most 5, 10, 25, 50, 100, 250, 500 ms, 1, 2.5, 5, 10, 30 s (i = 0..11) and more than
+   * the bound before; longer fetches are only in `fetch_latency_count`.
+   */
+  uint64_t fetch_latency_buckets[12];
+  uint64_t fetch_latency_count;
+  uint64_t fetch_latency_sum_us;
+  /**
+   * Milliseconds until the cached token expires (0 when `token_cached` is 0).
+   */
+  uint64_t token_expires_in_ms;
+  /**
+   * 1 when a token is cached, else 0.
+   */
+  uint64_t token_cached;
 } cct_metrics;
 
 /**
@@ -139,6 +188,22 @@ typedef uint32_t cct_signing_alg;
  * The `aud` of client assertions (`cct_config_set_assertion_audience`).
  */
 typedef uint32_t cct_assertion_audience;
+
+/**
+ * Receives one event. `user_data` is the pointer given to `cct_config_set_event_callback`.
+ */
+typedef void (*cct_event_callback)(const struct cct_event *event,
+                                   void *user_data);
+
+/**
+ * Level of an event (`cct_event_level`); lower is more severe.
+ */
+typedef uint32_t cct_event_level;
+
+/**
+ * Upper bounds of the fetch-latency buckets, in seconds (Prometheus `le`; `+Inf` follows).
+ */
+#define FETCH_LATENCY_BUCKETS { 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, }
 
 /**
  * HTTP Basic, id and secret form-encoded first (RFC 6749 §2.3.1). The default.
@@ -204,6 +269,26 @@ typedef uint32_t cct_assertion_audience;
  * The string passed as `custom`.
  */
 #define CCT_AUD_CUSTOM 2
+
+/**
+ * The caller gets an error (a token request gave up, a cool-down started).
+ */
+#define CCT_EVENT_ERROR 1
+
+/**
+ * Something failed but is handled (a retry follows, a still-valid token is served).
+ */
+#define CCT_EVENT_WARN 2
+
+/**
+ * A token request outcome, a rotation, discovery.
+ */
+#define CCT_EVENT_INFO 3
+
+/**
+ * Internal decisions (refresh ahead started, secret file re-read).
+ */
+#define CCT_EVENT_DEBUG 4
 
 #define CCT_STATUS_OK 0
 
@@ -335,6 +420,18 @@ cct_status cct_client_set_client_secret(const struct cct_client *client,
 cct_status cct_client_metrics(const struct cct_client *client,
                               struct cct_metrics *out,
                               struct cct_error **err);
+
+/**
+ * The client's metrics in the Prometheus text exposition format (version 0.0.4; serve it as
+ * `/metrics` with content type `text/plain; version=0.0.4`), every sample labelled with the
+ * client id. `extra_hits` is added to `cctoken_cache_hits_total`: hits a binding answered from
+ * its own copy of the token (0 from C). `*out` receives a string to free with
+ * `cct_string_free`. Thread-safe; never blocks a token request.
+ */
+cct_status cct_client_metrics_text(const struct cct_client *client,
+                                   uint64_t extra_hits,
+                                   char **out,
+                                   struct cct_error **err);
 
 /**
  * Frees a token. NULL is a no-op.
@@ -694,6 +791,63 @@ const char *cct_error_oauth_description(const struct cct_error *err);
  * The OAuth `error_uri`, or NULL. Borrowed from `err`.
  */
 const char *cct_error_oauth_uri(const struct cct_error *err);
+
+/**
+ * Calls `callback(event, user_data)` for every event of clients built from this config (NULL
+ * `callback` removes it). Events: every token request attempt and its outcome, refresh
+ * ahead started, refresh failed while a valid token is served, cool-down entered/ended,
+ * secret rotated or re-read, discovery, single-use token, insecure or proxy settings. Read
+ * them with the `cct_event_*` accessors; `cct_event_kind` gives a stable name such as
+ * "token_request.failed".
+ *
+ * The callback runs on whichever thread did the work (a caller's, a fetch thread, the
+ * background refresher), so it and `user_data` must be safe to use from any thread. It is
+ * never called on a cache hit and never while the client holds a lock: it may call back into
+ * the client (e.g. `cct_client_get_token`), and a slow callback delays no cache hit (only the
+ * token request that raised the event). It is never called after the `cct_client_free` of the
+ * client's last handle has returned (that call waits for callbacks in progress), so
+ * `user_data` may be freed then. Events never contain a secret, token, assertion or key.
+ */
+cct_status cct_config_set_event_callback(struct cct_config *cfg,
+                                         cct_event_callback callback,
+                                         void *user_data,
+                                         struct cct_error **err);
+
+/**
+ * The event's level (`CCT_EVENT_*`); 0 if `event` is NULL.
+ */
+cct_event_level cct_event_level(const struct cct_event *event);
+
+/**
+ * The event's kind, a stable name such as "token_request.succeeded". NULL if `event` is NULL.
+ */
+const char *cct_event_kind(const struct cct_event *event);
+
+/**
+ * One line for humans. NULL if `event` is NULL.
+ */
+const char *cct_event_message(const struct cct_event *event);
+
+/**
+ * How many structured fields the event has (0 if `event` is NULL).
+ */
+size_t cct_event_field_count(const struct cct_event *event);
+
+/**
+ * Field `index` (0 to count-1): `*name` (e.g. "client_id", "http_status", "will_retry") and
+ * `*value` (as text: numbers in decimal, booleans "true"/"false"). Returns false, writing
+ * nothing, when `index` is out of range or an argument is NULL.
+ */
+bool cct_event_field(const struct cct_event *event,
+                     size_t index,
+                     const char **name,
+                     const char **value);
+
+/**
+ * The whole event as one JSON object: {"kind", "level" ("error"|"warn"|"info"|"debug"),
+ * "message", "fields": {name: string | number | boolean}}. NULL if `event` is NULL.
+ */
+const char *cct_event_json(const struct cct_event *event);
 
 /**
  * A static description of `status` ("unknown status" for values not listed above).

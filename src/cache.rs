@@ -76,6 +76,8 @@ pub(crate) struct Cache {
     /// After a failed refresh-ahead: no new attempt before this instant.
     refresh_paused_until: Mutex<Option<Instant>>,
     pub counters: Counters,
+    /// Where cache decisions are reported (set by the client after `new`).
+    pub events: crate::events::Events,
 }
 
 impl Cache {
@@ -96,6 +98,7 @@ impl Cache {
             cooldown: Mutex::new(None),
             refresh_paused_until: Mutex::new(None),
             counters: Counters::default(),
+            events: crate::events::Events::default(),
         }
     }
 
@@ -155,7 +158,14 @@ impl Cache {
 
     /// Ends a failure cool-down (the credentials changed).
     pub fn clear_cooldown(&self) {
-        *self.cooldown.lock() = None;
+        if self.cooldown.lock().take().is_some() {
+            self.events.cooldown_ended("secret_rotated");
+        }
+    }
+
+    /// Time until the cached token expires (for metrics); `None` with nothing cached.
+    pub fn expires_in(&self) -> Option<Duration> {
+        self.current.load().as_ref().map(|e| e.expires_at.saturating_duration_since(Instant::now()))
     }
 
     /// When the cached token enters its refresh window (for the background refresher).
@@ -180,6 +190,7 @@ impl Cache {
         let fetch_deadline = now + self.call_timeout;
         if let Some((until, err)) = &*self.cooldown.lock() {
             if Instant::now() < *until {
+                Counters::bump(&self.counters.cooldown_rejections);
                 return Err(err.clone());
             }
         }
@@ -253,6 +264,9 @@ impl Cache {
     /// Performs the fetch for `flight`, publishes the result to the cache and to every waiter.
     fn run(self: &Arc<Self>, flight: &Arc<Flight>, deadline: Instant) -> Result<Token, Error> {
         // If the source panics, waiters still get an answer and the slot is freed.
+        self.events.fetch_starting(self.current.load().as_ref().map(|e| e.expires_at));
+        // Declared before the guard, so dropped after it: sinks run once waiters have the result.
+        let _deliver_after = crate::events::Deferred::begin();
         let mut guard = FlightGuard { cache: Arc::downgrade(self), flight: Arc::clone(flight), result: None };
         let started = Instant::now();
         Counters::bump(&self.counters.fetches);
@@ -262,10 +276,13 @@ impl Cache {
             .store(started.elapsed().as_micros().min(u64::MAX as u128) as u64, std::sync::atomic::Ordering::Relaxed);
         match &result {
             Ok(token) => {
-                if let Some(entry) = self.entry_for(token) {
-                    self.current.store(Some(Arc::new(entry)));
+                match self.entry_for(token) {
+                    Some(entry) => self.current.store(Some(Arc::new(entry))),
+                    None => self.events.single_use_token(),
                 }
-                *self.cooldown.lock() = None;
+                if self.cooldown.lock().take().is_some() {
+                    self.events.cooldown_ended("token_received");
+                }
                 *self.refresh_paused_until.lock() = None;
             }
             Err(err) => {
@@ -273,6 +290,8 @@ impl Cache {
                 let now = Instant::now();
                 if err.is_credential_failure() && !self.failure_cooldown.is_zero() {
                     *self.cooldown.lock() = Some((now + self.failure_cooldown, err.clone()));
+                    Counters::bump(&self.counters.cooldowns);
+                    self.events.cooldown_entered(err, self.failure_cooldown);
                 }
                 // A still-valid token stays cached (stale-if-error); pause refresh attempts
                 // for a quarter of its remaining life (1 s to 30 s) so a broken endpoint
@@ -282,6 +301,7 @@ impl Cache {
                         let pause =
                             ((entry.expires_at - now) / 4).clamp(Duration::from_secs(1), Duration::from_secs(30));
                         *self.refresh_paused_until.lock() = Some(now + pause);
+                        self.events.stale_served(err, entry.expires_at - now, pause);
                     }
                 }
             }

@@ -22,6 +22,17 @@ struct Inner {
     cache: Arc<Cache>,
     /// Dropping the sender stops the background refresher, if there is one.
     _stop_refresher: Option<mpsc::Sender<()>>,
+    /// Stops event delivery when the last handle goes (threads still finishing a fetch may
+    /// outlive the client; their events then go to `tracing` only).
+    _close_events: CloseEvents,
+}
+
+struct CloseEvents(crate::events::Events);
+
+impl Drop for CloseEvents {
+    fn drop(&mut self) {
+        self.0.close();
+    }
 }
 
 impl Source for Fetcher {
@@ -40,14 +51,14 @@ impl Client {
     pub(crate) fn from_config(cfg: Config) -> Result<Client, Error> {
         let cfg = Arc::new(cfg);
         let fetcher = Arc::new(Fetcher::new(Arc::clone(&cfg))?);
-        let cache = Arc::new(Cache::new(
-            Arc::clone(&fetcher) as Arc<dyn Source>,
-            cfg.refresh,
-            cfg.failure_cooldown,
-            cfg.call_timeout,
-        ));
+        let mut cache =
+            Cache::new(Arc::clone(&fetcher) as Arc<dyn Source>, cfg.refresh, cfg.failure_cooldown, cfg.call_timeout);
+        cache.events = cfg.events.clone();
+        let cache = Arc::new(cache);
         let stop = if cfg.background_refresh { Some(spawn_refresher(&cache)?) } else { None };
-        Ok(Client(Arc::new(Inner { cfg, fetcher, cache, _stop_refresher: stop })))
+        cfg.events.configured(&cfg, fetcher.env_proxy());
+        let close_events = CloseEvents(cfg.events.clone());
+        Ok(Client(Arc::new(Inner { cfg, fetcher, cache, _stop_refresher: stop, _close_events: close_events })))
     }
 
     /// A valid access token: cached, refreshed ahead of expiry, fetched when needed.
@@ -76,13 +87,20 @@ impl Client {
     /// since the new secret deserves a try at once.
     pub fn set_client_secret(&self, secret: Secret) -> Result<(), Error> {
         self.0.fetcher.set_secret(secret)?;
+        self.0.cfg.events.secret_rotated();
         self.0.cache.clear_cooldown();
         Ok(())
     }
 
     /// A snapshot of the client's counters.
     pub fn metrics(&self) -> Metrics {
-        self.0.cache.counters.snapshot()
+        Metrics { token_expires_in: self.0.cache.expires_in(), ..self.0.cache.counters.snapshot() }
+    }
+
+    /// The metrics in the Prometheus text exposition format, labelled with `client_id`: serve
+    /// it as `/metrics` (content type `text/plain; version=0.0.4`).
+    pub fn metrics_text(&self) -> String {
+        self.metrics().prometheus_text(self.client_id(), 0)
     }
 
     /// Hex digest of everything that selects the token (URL, client id, auth method, hashed

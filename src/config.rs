@@ -183,6 +183,7 @@ pub struct ClientBuilder {
     user_agent: String,
     allow_insecure_http: bool,
     background_refresh: bool,
+    event_sink: Option<crate::events::Sink>,
 }
 
 impl Default for ClientBuilder {
@@ -217,6 +218,7 @@ impl Default for ClientBuilder {
             user_agent: concat!("cctoken/", env!("CARGO_PKG_VERSION")).to_string(),
             allow_insecure_http: false,
             background_refresh: false,
+            event_sink: None,
         }
     }
 }
@@ -435,6 +437,19 @@ impl ClientBuilder {
         self
     }
 
+    /// Receives every event of the client (see [`crate::Event`]) besides `tracing`. Called from
+    /// the thread that did the work (a caller's or a background one), never on a cache hit,
+    /// never while the client holds a lock, and never after the client is dropped.
+    pub fn on_event(mut self, sink: impl Fn(&crate::Event) + Send + Sync + 'static) -> Self {
+        self.event_sink = Some(crate::events::Sink(std::sync::Arc::new(sink)));
+        self
+    }
+
+    pub(crate) fn without_event_sink(mut self) -> Self {
+        self.event_sink = None;
+        self
+    }
+
     /// Validates everything and builds the client. No network traffic happens here.
     pub fn build(self) -> Result<Client, Error> {
         Client::from_config(self.validate()?)
@@ -618,8 +633,10 @@ impl ClientBuilder {
             background_refresh: self.background_refresh,
             allow_insecure_http: insecure,
             cache_key: String::new(),
+            events: crate::events::Events::default(),
         };
         cfg.cache_key = cfg.compute_cache_key();
+        cfg.events = crate::events::Events::new(&cfg, self.event_sink);
         Ok(cfg)
     }
 }
@@ -747,6 +764,7 @@ pub(crate) struct Config {
     pub background_refresh: bool,
     pub allow_insecure_http: bool,
     pub cache_key: String,
+    pub events: crate::events::Events,
 }
 
 /// Where the token endpoint comes from.

@@ -125,6 +125,7 @@ impl Fetcher {
             unreachable!("a fixed token URL is resolved at construction")
         };
         let r = crate::discovery::discover(&self.agent, issuer, &self.cfg, deadline)?;
+        self.cfg.events.discovered(issuer, &r.token_url, r.auth_method);
         Ok(self.resolved.get_or_init(|| r))
     }
 
@@ -155,13 +156,18 @@ impl Fetcher {
     /// Requests a token, retrying transient failures with backoff until `deadline`.
     pub fn request(&self, deadline: Instant, counters: &Counters) -> Result<Fetched, Error> {
         let retry = self.cfg.retry;
+        let audit = self.cfg.events.request(counters, retry.max_attempts);
         let mut attempt = 1;
         loop {
             let err = match self.attempt(deadline) {
-                Ok(f) => return Ok(f),
+                Ok(f) => {
+                    audit.succeeded(attempt, &f.parsed);
+                    return Ok(f);
+                }
                 Err(e) => e,
             };
             if !err.is_retryable() || attempt >= retry.max_attempts {
+                audit.failed(attempt, &err, None);
                 return Err(err);
             }
             // Full jitter (AWS architecture blog): uniform in [0, min(cap, base·2^n)].
@@ -169,8 +175,10 @@ impl Fetcher {
             let jitter = rand::rng().random_range(Duration::ZERO..=ceiling);
             let delay = err.retry_after().map_or(jitter, |ra| ra.max(jitter));
             if Instant::now() + delay >= deadline {
+                audit.failed(attempt, &err, None);
                 return Err(err);
             }
+            audit.failed(attempt, &err, Some(delay));
             Counters::bump(&counters.retries);
             std::thread::sleep(delay);
             attempt += 1;
@@ -180,6 +188,9 @@ impl Fetcher {
     /// One token request; with DPoP, answers one `use_dpop_nonce` challenge by resending.
     fn attempt(&self, deadline: Instant) -> Result<Fetched, Error> {
         let resolved = self.resolved(deadline)?;
+        if let Some(SecretSource::File { path, reread: true, .. }) = &*self.secret.read() {
+            self.cfg.events.secret_file_reread(path);
+        }
         let secret = self.secret.read().as_ref().map(SecretSource::current).transpose()?;
         let secret_text = secret.as_ref().map_or("", Secret::expose);
         let mut nonce_retry = self.cfg.dpop_key.is_some();
@@ -292,6 +303,19 @@ impl Fetcher {
             Answer { status, content_type: content_type.as_deref(), retry_after: retry_after.as_deref(), body: &body };
         let parsed = response::parse(&answer, self.scope.as_deref(), cfg.default_lifetime, &redactions)?;
         Ok(Fetched { parsed, sent_at })
+    }
+
+    /// The proxy ureq took from the environment (`HTTPS_PROXY`, `ALL_PROXY`...) for the token
+    /// endpoint, as `scheme://host:port` (never its credentials); `None` without one, or when
+    /// `NO_PROXY` exempts the endpoint.
+    pub fn env_proxy(&self) -> Option<String> {
+        let proxy = self.agent.config().proxy().filter(|p| p.is_from_env())?;
+        if let Endpoint::TokenUrl(u) = &self.cfg.endpoint {
+            if u.as_str().parse::<ureq::http::Uri>().is_ok_and(|uri| proxy.is_no_proxy(&uri)) {
+                return None;
+            }
+        }
+        Some(format!("{}://{}:{}", proxy.protocol(), proxy.host(), proxy.port()).to_lowercase())
     }
 
     /// A fresh RFC 7523 assertion for this request.

@@ -22,6 +22,7 @@ mod clock;
 mod config;
 mod discovery;
 mod error;
+mod events;
 mod fetch;
 mod jwt;
 mod metrics;
@@ -34,8 +35,9 @@ pub mod ffi;
 pub use client::Client;
 pub use config::{AssertionAudience, AuthMethod, ClientBuilder, RefreshPolicy, RetryPolicy};
 pub use error::{Error, OAuthError, TransportKind};
+pub use events::{Event, EventKind, FieldValue, Fields, Level};
 pub use jwt::{PrivateKey, SigningAlg};
-pub use metrics::Metrics;
+pub use metrics::{FETCH_LATENCY_BUCKETS, Histogram, Metrics, RequestOutcomes};
 pub use secret::Secret;
 pub use token::Token;
 

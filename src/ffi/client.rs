@@ -44,6 +44,32 @@ pub struct cct_metrics {
     pub stale_served: u64,
     /// Duration of the last completed fetch, in microseconds.
     pub last_fetch_latency_us: u64,
+    /// Credential failures that started a cool-down.
+    pub cooldowns: u64,
+    /// Calls answered with the cool-down's error, without a request.
+    pub cooldown_rejections: u64,
+    /// HTTP attempts (retries included) that got a token.
+    pub requests_success: u64,
+    /// Failed attempts by error class: connect, timeout, TLS, I/O, HTTP status, OAuth error,
+    /// invalid 2xx response, configuration (e.g. an unreadable secret file).
+    pub requests_connect: u64,
+    pub requests_timeout: u64,
+    pub requests_tls: u64,
+    pub requests_io: u64,
+    pub requests_http: u64,
+    pub requests_oauth: u64,
+    pub requests_invalid_response: u64,
+    pub requests_config: u64,
+    /// Fetch durations (retries included), not cumulative: bucket i counts fetches that took
+    /// at most 5, 10, 25, 50, 100, 250, 500 ms, 1, 2.5, 5, 10, 30 s (i = 0..11) and more than
+    /// the bound before; longer fetches are only in `fetch_latency_count`.
+    pub fetch_latency_buckets: [u64; 12],
+    pub fetch_latency_count: u64,
+    pub fetch_latency_sum_us: u64,
+    /// Milliseconds until the cached token expires (0 when `token_cached` is 0).
+    pub token_expires_in_ms: u64,
+    /// 1 when a token is cached, else 0.
+    pub token_cached: u64,
 }
 
 /// Borrows the client behind a handle for one call. No reference count is touched: the hit
@@ -204,6 +230,8 @@ pub unsafe extern "C" fn cct_client_metrics(
         let c = unsafe { client_arg(client) }?;
         out_arg(out, "out")?;
         let m = c.metrics();
+        let r = m.requests;
+        let us = |d: Duration| d.as_micros().min(u64::MAX as u128) as u64;
         let snapshot = cct_metrics {
             hits: m.hits,
             misses: m.misses,
@@ -212,10 +240,49 @@ pub unsafe extern "C" fn cct_client_metrics(
             retries: m.retries,
             coalesced_waiters: m.coalesced_waiters,
             stale_served: m.stale_served,
-            last_fetch_latency_us: m.last_fetch_latency.as_micros().min(u64::MAX as u128) as u64,
+            last_fetch_latency_us: us(m.last_fetch_latency),
+            cooldowns: m.cooldowns,
+            cooldown_rejections: m.cooldown_rejections,
+            requests_success: r.success,
+            requests_connect: r.connect,
+            requests_timeout: r.timeout,
+            requests_tls: r.tls,
+            requests_io: r.io,
+            requests_http: r.http,
+            requests_oauth: r.oauth,
+            requests_invalid_response: r.invalid_response,
+            requests_config: r.config,
+            fetch_latency_buckets: m.fetch_latency.buckets,
+            fetch_latency_count: m.fetch_latency.count,
+            fetch_latency_sum_us: us(m.fetch_latency.sum),
+            token_expires_in_ms: m.token_expires_in.map_or(0, |d| d.as_millis().min(u64::MAX as u128) as u64),
+            token_cached: u64::from(m.token_expires_in.is_some()),
         };
         // SAFETY: checked non-NULL above.
         unsafe { *out = snapshot };
+        Ok(())
+    })
+}
+
+/// The client's metrics in the Prometheus text exposition format (version 0.0.4; serve it as
+/// `/metrics` with content type `text/plain; version=0.0.4`), every sample labelled with the
+/// client id. `extra_hits` is added to `cctoken_cache_hits_total`: hits a binding answered from
+/// its own copy of the token (0 from C). `*out` receives a string to free with
+/// `cct_string_free`. Thread-safe; never blocks a token request.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cct_client_metrics_text(
+    client: *const cct_client,
+    extra_hits: u64,
+    out: *mut *mut c_char,
+    err: *mut *mut cct_error,
+) -> cct_status {
+    boundary(err, || {
+        // SAFETY: see client_arg.
+        let c = unsafe { client_arg(client) }?;
+        out_arg(out, "out")?;
+        let ptr = owned_c_string(&c.metrics().prometheus_text(c.client_id(), extra_hits))?;
+        // SAFETY: checked non-NULL above.
+        unsafe { *out = ptr };
         Ok(())
     })
 }

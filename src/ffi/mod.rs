@@ -14,11 +14,13 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 mod client;
 mod config;
 mod error;
+mod events;
 mod status;
 
 pub use client::*;
 pub use config::*;
 pub use error::*;
+pub use events::*;
 pub use status::*;
 
 /// Why an FFI call failed: a bad argument, or an error from the core.

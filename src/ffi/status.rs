@@ -38,7 +38,7 @@ pub const CCT_VERSION_MAJOR: u32 = 0;
 pub const CCT_VERSION_MINOR: u32 = 1;
 pub const CCT_VERSION_PATCH: u32 = 0;
 /// Bumped on every incompatible change of this header; bindings refuse another value.
-pub const CCT_ABI_VERSION: u32 = 1;
+pub const CCT_ABI_VERSION: u32 = 2;
 
 /// A static description of `status` ("unknown status" for values not listed above).
 /// Never NULL; do not free. Thread-safe.
