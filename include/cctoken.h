@@ -196,9 +196,9 @@ typedef void (*cct_event_callback)(const struct cct_event *event,
                                    void *user_data);
 
 /**
- * Level of an event (`cct_event_level`); lower is more severe.
+ * Level of an event (`cct_level`); lower is more severe.
  */
-typedef uint32_t cct_event_level;
+typedef uint32_t cct_level;
 
 /**
  * Upper bounds of the fetch-latency buckets, in seconds (Prometheus `le`; `+Inf` follows).
@@ -273,22 +273,22 @@ typedef uint32_t cct_event_level;
 /**
  * The caller gets an error (a token request gave up, a cool-down started).
  */
-#define CCT_EVENT_ERROR 1
+#define CCT_LEVEL_ERROR 1
 
 /**
  * Something failed but is handled (a retry follows, a still-valid token is served).
  */
-#define CCT_EVENT_WARN 2
+#define CCT_LEVEL_WARN 2
 
 /**
  * A token request outcome, a rotation, discovery.
  */
-#define CCT_EVENT_INFO 3
+#define CCT_LEVEL_INFO 3
 
 /**
  * Internal decisions (refresh ahead started, secret file re-read).
  */
-#define CCT_EVENT_DEBUG 4
+#define CCT_LEVEL_DEBUG 4
 
 #define CCT_STATUS_OK 0
 
@@ -814,9 +814,9 @@ cct_status cct_config_set_event_callback(struct cct_config *cfg,
                                          struct cct_error **err);
 
 /**
- * The event's level (`CCT_EVENT_*`); 0 if `event` is NULL.
+ * The event's level (`CCT_LEVEL_*`); 0 if `event` is NULL.
  */
-cct_event_level cct_event_level(const struct cct_event *event);
+cct_level cct_event_level(const struct cct_event *event);
 
 /**
  * The event's kind, a stable name such as "token_request.succeeded". NULL if `event` is NULL.

@@ -7,21 +7,21 @@ use std::ptr;
 use super::{boundary, boundary_value, cct_config, cct_error, cct_status, mut_arg, out_arg};
 use crate::{Event, Level};
 
-/// Level of an event (`cct_event_level`); lower is more severe.
-pub type cct_event_level = u32;
+/// Level of an event (`cct_level`); lower is more severe.
+pub type cct_level = u32;
 /// The caller gets an error (a token request gave up, a cool-down started).
-pub const CCT_EVENT_ERROR: cct_event_level = 1;
+pub const CCT_LEVEL_ERROR: cct_level = 1;
 /// Something failed but is handled (a retry follows, a still-valid token is served).
-pub const CCT_EVENT_WARN: cct_event_level = 2;
+pub const CCT_LEVEL_WARN: cct_level = 2;
 /// A token request outcome, a rotation, discovery.
-pub const CCT_EVENT_INFO: cct_event_level = 3;
+pub const CCT_LEVEL_INFO: cct_level = 3;
 /// Internal decisions (refresh ahead started, secret file re-read).
-pub const CCT_EVENT_DEBUG: cct_event_level = 4;
+pub const CCT_LEVEL_DEBUG: cct_level = 4;
 
 /// One event, passed to the event callback. Borrowed: it and every string read from it are
 /// valid only until the callback returns (copy what you keep). Never holds a secret or token.
 pub struct cct_event {
-    level: cct_event_level,
+    level: cct_level,
     kind: CString,
     message: CString,
     fields: Vec<(CString, CString)>,
@@ -36,10 +36,10 @@ fn c_text(s: &str) -> CString {
 impl cct_event {
     fn from_event(e: &Event) -> cct_event {
         let level = match e.level {
-            Level::Error => CCT_EVENT_ERROR,
-            Level::Warn => CCT_EVENT_WARN,
-            Level::Info => CCT_EVENT_INFO,
-            Level::Debug => CCT_EVENT_DEBUG,
+            Level::Error => CCT_LEVEL_ERROR,
+            Level::Warn => CCT_LEVEL_WARN,
+            Level::Info => CCT_LEVEL_INFO,
+            Level::Debug => CCT_LEVEL_DEBUG,
         };
         cct_event {
             level,
@@ -113,9 +113,9 @@ unsafe fn event_ref<'a>(ev: *const cct_event) -> Option<&'a cct_event> {
     unsafe { ev.as_ref() }
 }
 
-/// The event's level (`CCT_EVENT_*`); 0 if `event` is NULL.
+/// The event's level (`CCT_LEVEL_*`); 0 if `event` is NULL.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn cct_event_level(event: *const cct_event) -> cct_event_level {
+pub unsafe extern "C" fn cct_event_level(event: *const cct_event) -> cct_level {
     boundary_value(0, || unsafe { event_ref(event) }.map_or(0, |e| e.level))
 }
 

@@ -134,6 +134,10 @@ run "token fetch, cache, clone, invalidate, invalid_client, secret rotation, met
 stop_server
 
 start_server
+run "events: scenario fields and no secrets, re-entrant and slow callbacks, none after free" "$OUT/asan/test_events"
+stop_server
+
+start_server
 set_fault '{"latency_ms": 300}'
 run "16 threads x 1000 get_token calls on one client: one token" "$OUT/asan/test_threads"
 expect_stat "16 threads x 1000 get_token calls: the dev server saw 1 token request" token_requests 1
@@ -276,6 +280,10 @@ stop_interop
 # valgrind cannot run sanitized programs: these are the plain builds.
 start_server
 run "valgrind: token fetch tests (no memory errors, nothing definitely lost)" $VALGRIND "$OUT/plain/test_fetch"
+stop_server
+
+start_server
+run "events: scenario fields and no secrets, re-entrant and slow callbacks, none after free" "$OUT/asan/test_events"
 stop_server
 
 start_server
