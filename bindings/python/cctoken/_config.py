@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from . import _events
 from . import _native as n
 from .errors import ConfigError
 from .errors import call as _call
@@ -151,6 +152,8 @@ OPTIONS: dict[str, Callable[[str, Any], Any]] = {
     "assertion_lifetime": _seconds,
     "dpop": _bool,
     "dpop_key_pem": _pem,
+    # Where events go (see _events): a logging.Logger, a logger name, or False for none.
+    "logger": _events.check_logger,
 }
 
 # Options whose values must never be shown (repr) or logged.
@@ -172,13 +175,15 @@ def check(options: Mapping[str, Any]) -> dict[str, Any]:
     return checked
 
 
-def build_client(options: Mapping[str, Any]) -> Any:
-    """A new native ``cct_client *`` from checked options. The caller owns it."""
+def build_client(options: Mapping[str, Any], sink_id: int = 0) -> Any:
+    """A new native ``cct_client *`` from checked options, its events going to the logger
+    registered as ``sink_id`` (none for 0). The caller owns it."""
     lib = n.lib
     cfg = n.config_p()
     _call(lib.cct_config_new, ctypes.byref(cfg))
     try:
         _apply(lib, cfg, options)
+        _events.configure(lib, cfg, sink_id, _call)
         client = n.client_p()
         _call(lib.cct_client_new, cfg, ctypes.byref(client))
         return client

@@ -14,11 +14,11 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import os
-from ctypes import POINTER, c_bool, c_char_p, c_double, c_int64, c_size_t, c_uint16, c_uint32, c_uint64, c_void_p
+from ctypes import CFUNCTYPE, POINTER, c_bool, c_char_p, c_double, c_int64, c_size_t, c_uint16, c_uint32, c_uint64, c_void_p
 from pathlib import Path
 
 # The CCT_ABI_VERSION of the header this module was written against.
-ABI_VERSION = 1
+ABI_VERSION = 2
 
 # Status codes (CCT_STATUS_*), grouped in ranges: 1-99 misuse, 100-199 configuration,
 # 200-299 transport, 300-399 the token endpoint's answer.
@@ -74,6 +74,10 @@ class cct_error(ctypes.Structure):
     pass
 
 
+class cct_event(ctypes.Structure):
+    pass
+
+
 class cct_metrics(ctypes.Structure):
     _fields_ = [
         ("hits", c_uint64),
@@ -84,6 +88,22 @@ class cct_metrics(ctypes.Structure):
         ("coalesced_waiters", c_uint64),
         ("stale_served", c_uint64),
         ("last_fetch_latency_us", c_uint64),
+        ("cooldowns", c_uint64),
+        ("cooldown_rejections", c_uint64),
+        ("requests_success", c_uint64),
+        ("requests_connect", c_uint64),
+        ("requests_timeout", c_uint64),
+        ("requests_tls", c_uint64),
+        ("requests_io", c_uint64),
+        ("requests_http", c_uint64),
+        ("requests_oauth", c_uint64),
+        ("requests_invalid_response", c_uint64),
+        ("requests_config", c_uint64),
+        ("fetch_latency_buckets", c_uint64 * 12),
+        ("fetch_latency_count", c_uint64),
+        ("fetch_latency_sum_us", c_uint64),
+        ("token_expires_in_ms", c_uint64),
+        ("token_cached", c_uint64),
     ]
 
 
@@ -91,6 +111,7 @@ cct_status = c_uint32
 cct_auth_method = c_uint32
 cct_signing_alg = c_uint32
 cct_assertion_audience = c_uint32
+cct_level = c_uint32
 
 config_p = POINTER(cct_config)
 client_p = POINTER(cct_client)
@@ -100,6 +121,12 @@ error_pp = POINTER(error_p)
 # Strings the library hands over (char **out) stay raw pointers so they can be given back to
 # cct_string_free; borrowed `const char *` results are c_char_p and copied at once.
 string_out_p = POINTER(c_void_p)
+event_p = POINTER(cct_event)
+# void (*cct_event_callback)(const cct_event *event, void *user_data)
+EVENT_CALLBACK = CFUNCTYPE(None, event_p, c_void_p)
+
+# CCT_LEVEL_*
+LEVEL_ERROR, LEVEL_WARN, LEVEL_INFO, LEVEL_DEBUG = 1, 2, 3, 4
 
 # name: (restype, argtypes). One line per function of the header, in the header's order.
 SIGNATURES: dict[str, tuple[object, list[object]]] = {
@@ -111,6 +138,7 @@ SIGNATURES: dict[str, tuple[object, list[object]]] = {
     "cct_client_invalidate": (cct_status, [client_p, token_p, error_pp]),
     "cct_client_set_client_secret": (cct_status, [client_p, c_char_p, error_pp]),
     "cct_client_metrics": (cct_status, [client_p, POINTER(cct_metrics), error_pp]),
+    "cct_client_metrics_text": (cct_status, [client_p, c_uint64, string_out_p, error_pp]),
     "cct_token_free": (None, [token_p]),
     "cct_token_access_token": (c_char_p, [token_p]),
     "cct_token_token_type": (c_char_p, [token_p]),
@@ -156,6 +184,13 @@ SIGNATURES: dict[str, tuple[object, list[object]]] = {
     ),
     "cct_config_set_dpop": (cct_status, [config_p, c_bool, error_pp]),
     "cct_config_set_dpop_key_pem": (cct_status, [config_p, c_char_p, c_size_t, error_pp]),
+    "cct_config_set_event_callback": (cct_status, [config_p, EVENT_CALLBACK, c_void_p, error_pp]),
+    "cct_event_level": (cct_level, [event_p]),
+    "cct_event_kind": (c_char_p, [event_p]),
+    "cct_event_message": (c_char_p, [event_p]),
+    "cct_event_field_count": (c_size_t, [event_p]),
+    "cct_event_field": (c_bool, [event_p, c_size_t, POINTER(c_void_p), POINTER(c_void_p)]),
+    "cct_event_json": (c_char_p, [event_p]),
     "cct_error_free": (None, [error_p]),
     "cct_error_status": (cct_status, [error_p]),
     "cct_error_message": (c_char_p, [error_p]),

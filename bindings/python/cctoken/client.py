@@ -26,7 +26,7 @@ import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from . import _config
+from . import _config, _events
 from . import _native as n
 from .errors import ClosedError, call
 
@@ -38,15 +38,26 @@ _monotonic = time.monotonic
 
 
 class _Handle:
-    """One native ``cct_client *`` and the number of calls running on it."""
+    """One native ``cct_client *``, the number of calls running on it, and the id of the
+    logger its events go to."""
 
-    __slots__ = ("ptr", "inflight", "detached")
+    __slots__ = ("ptr", "inflight", "detached", "sink_id")
 
-    def __init__(self, ptr: Any) -> None:
-        self.ptr = ptr
+    def __init__(self, options: dict[str, Any]) -> None:
+        self.sink_id = _events.register(_events.logger_of(options))
+        try:
+            self.ptr = _config.build_client(options, self.sink_id)
+        except BaseException:
+            _events.forget(self.sink_id)
+            raise
         self.inflight = 0
         # Set by close(): the last call to leave frees the native client.
         self.detached = False
+
+    def free(self) -> None:
+        n.lib.cct_client_free(self.ptr)
+        # No event callback runs once cct_client_free has returned.
+        _events.forget(self.sink_id)
 
 
 class Token:
@@ -151,6 +162,23 @@ class Metrics:
     stale_served: int
     #: Duration of the last completed fetch, in seconds.
     last_fetch_latency: float
+    #: Credential failures that started a cool-down.
+    cooldowns: int = 0
+    #: Calls answered with the cool-down's error, without a request.
+    cooldown_rejections: int = 0
+    #: HTTP attempts (retries included) by outcome: "success" or an error class.
+    requests: dict[str, int] | None = None
+    #: Fetch durations: (upper bound in seconds, fetches in that bucket only), not cumulative.
+    fetch_latency_buckets: tuple[tuple[float, int], ...] = ()
+    fetch_latency_count: int = 0
+    #: Total duration of the fetches counted, in seconds.
+    fetch_latency_sum: float = 0.0
+    #: Seconds until the cached token expires; None with no token cached.
+    token_expires_in: float | None = None
+
+
+REQUEST_OUTCOMES = ("success", "connect", "timeout", "tls", "io", "http", "oauth", "invalid_response", "config")
+FETCH_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 
 # Every open client, so the fork hook can reach them; weak, so it keeps none of them alive.
@@ -186,7 +214,7 @@ class Client:
         self._epoch = 0
         self._closed = False
         self._handle: _Handle | None = None  # set last: close() copes with a failed build
-        self._handle = _Handle(_config.build_client(self._options))
+        self._handle = _Handle(self._options)
         _live_clients.add(self)
 
     # -- tokens ---------------------------------------------------------------------------------
@@ -277,10 +305,7 @@ class Client:
             call(n.lib.cct_client_metrics, handle.ptr, ctypes.byref(out))
         finally:
             self._release(handle)
-        with self._lock:
-            # Every hit and every earlier read took one value: this read sees hits + reads.
-            fast_hits = next(self._fast_hits) - self._fast_hits_reads
-            self._fast_hits_reads += 1
+        fast_hits = self._fast_hit_count()
         return Metrics(
             hits=out.hits + fast_hits,
             misses=out.misses,
@@ -290,7 +315,32 @@ class Client:
             coalesced_waiters=out.coalesced_waiters,
             stale_served=out.stale_served,
             last_fetch_latency=out.last_fetch_latency_us / 1e6,
+            cooldowns=out.cooldowns,
+            cooldown_rejections=out.cooldown_rejections,
+            requests={name: getattr(out, f"requests_{name}") for name in REQUEST_OUTCOMES},
+            fetch_latency_buckets=tuple(zip(FETCH_LATENCY_BUCKETS, out.fetch_latency_buckets)),
+            fetch_latency_count=out.fetch_latency_count,
+            fetch_latency_sum=out.fetch_latency_sum_us / 1e6,
+            token_expires_in=out.token_expires_in_ms / 1000 if out.token_cached else None,
         )
+
+    def metrics_text(self) -> str:
+        """The metrics in the Prometheus text format (serve it as ``/metrics`` with content
+        type ``text/plain; version=0.0.4``); hits include the binding's fast-path hits."""
+        out = ctypes.c_void_p()
+        handle, _ = self._acquire()
+        try:
+            call(n.lib.cct_client_metrics_text, handle.ptr, self._fast_hit_count(), ctypes.byref(out))
+        finally:
+            self._release(handle)
+        return _take_string(out)
+
+    def _fast_hit_count(self) -> int:
+        with self._lock:
+            # Every hit and every earlier read took one value: this read sees hits + reads.
+            fast_hits = next(self._fast_hits) - self._fast_hits_reads
+            self._fast_hits_reads += 1
+        return fast_hits
 
     # -- DPoP (RFC 9449) ------------------------------------------------------------------------
 
@@ -366,7 +416,7 @@ class Client:
             handle.detached = True
             free_now = handle.inflight == 0
         if free_now:
-            n.lib.cct_client_free(handle.ptr)
+            handle.free()
 
     @property
     def closed(self) -> bool:
@@ -398,7 +448,7 @@ class Client:
                 raise ClosedError("the client is closed", status=0)
             handle = self._handle
             if handle is None:  # first use in a child process after fork()
-                handle = self._handle = _Handle(_config.build_client(self._options))
+                handle = self._handle = _Handle(self._options)
             handle.inflight += 1
             return handle, self._epoch
 
@@ -410,7 +460,7 @@ class Client:
                 self._current = keep
             free_now = handle.detached and handle.inflight == 0
         if free_now:
-            n.lib.cct_client_free(handle.ptr)
+            handle.free()
 
     def _forget_native_after_fork(self) -> None:
         # Runs in the child right after fork(), with no other thread alive. Locks may have been

@@ -32,8 +32,10 @@ SCALARS = {
     "size_t": ctypes.c_size_t,
     "bool": ctypes.c_bool,
     "double": ctypes.c_double,
+    "cct_level": ctypes.c_uint32,
+    "cct_event_callback": n.EVENT_CALLBACK,
 }
-HANDLES = {name: getattr(n, name) for name in ("cct_config", "cct_client", "cct_token", "cct_error", "cct_metrics")}
+HANDLES = {name: getattr(n, name) for name in ("cct_config", "cct_client", "cct_token", "cct_error", "cct_metrics", "cct_event")}
 
 
 def expected_ctype(c_type: str) -> object:
@@ -43,6 +45,8 @@ def expected_ctype(c_type: str) -> object:
     stars = c_type.count("*")
     if base == "void" and stars == 0:
         return None
+    if base == "void" and stars == 1:
+        return ctypes.c_void_p  # user_data
     if stars == 0:
         return SCALARS[base]
     if base == "char" and stars == 1:
@@ -102,8 +106,12 @@ def test_declaration_matches_header(name):
 
 def test_metrics_struct_matches_header():
     body = re.search(r"typedef struct cct_metrics \{(.*?)\} cct_metrics;", CODE, re.S).group(1)
-    fields = re.findall(r"(\w+)\s+(\w+);", body)
-    assert [(name, SCALARS[t]) for t, name in fields] == list(n.cct_metrics._fields_)
+    fields = re.findall(r"(\w+)\s+(\w+)(?:\[(\d+)\])?;", body)
+    expected = [(name, SCALARS[t] * int(size) if size else SCALARS[t]) for t, name, size in fields]
+    declared = list(n.cct_metrics._fields_)
+    assert [name for name, _ in expected] == [name for name, _ in declared]
+    for (name, want), (_, got) in zip(expected, declared):
+        assert ctypes.sizeof(want) == ctypes.sizeof(got) and getattr(want, "_type_", want) == getattr(got, "_type_", got), name
 
 
 def constants(prefix: str) -> dict[str, int]:
@@ -130,8 +138,9 @@ def test_abi_version():
 
 
 def test_abi_mismatch_refuses_to_load(monkeypatch):
-    monkeypatch.setattr(n, "ABI_VERSION", n.ABI_VERSION + 1)
-    with pytest.raises(ImportError, match=r"ABI version 1.*written for version 2.*make stage"):
+    found = n.ABI_VERSION
+    monkeypatch.setattr(n, "ABI_VERSION", found + 1)
+    with pytest.raises(ImportError, match=rf"ABI version {found}.*written for version {found + 1}.*make stage"):
         n._load()
 
 
