@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"runtime/cgo"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -41,6 +42,7 @@ type Client struct {
 
 	callTimeout time.Duration
 	final       atomic.Pointer[Metrics] // the library's counters when the handle was freed
+	events      cgo.Handle              // Config.Logger for the event callback; 0 without one
 }
 
 // cachedToken is the binding's copy of the current token. It is never modified once stored,
@@ -76,12 +78,21 @@ func New(cfg Config) (*Client, error) {
 		return nil, err
 	}
 	defer C.cct_config_free(cc)
+	var events cgo.Handle
+	if cfg.Logger != nil {
+		if events, err = setEventHandle(cc, cfg.Logger); err != nil {
+			return nil, err
+		}
+	}
 	var p *C.cct_client
 	var cerr *C.cct_error
 	if st := C.cct_client_new(cc, &p, &cerr); st != C.CCT_STATUS_OK {
+		if events != 0 {
+			events.Delete()
+		}
 		return nil, errorFrom(st, cerr)
 	}
-	c := &Client{ptr: p, callTimeout: cfg.CallTimeout, hits: newHitCounter()}
+	c := &Client{ptr: p, callTimeout: cfg.CallTimeout, hits: newHitCounter(), events: events}
 	if c.callTimeout <= 0 {
 		c.callTimeout = defaultCallTimeout
 	}
@@ -141,6 +152,10 @@ func (c *Client) free() {
 		c.final.Store(&final)
 	}
 	C.cct_client_free(c.ptr)
+	// cct_client_free has returned: the library calls the event callback no more.
+	if c.events != 0 {
+		c.events.Delete()
+	}
 }
 
 // Token returns a valid access token: the cached one, or a new one (one request per client

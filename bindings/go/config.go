@@ -7,6 +7,7 @@ import "C"
 import (
 	"fmt"
 	"io"
+	"log/slog"
 	"maps"
 	"math"
 	"reflect"
@@ -69,6 +70,9 @@ type Config struct {
 	// implies DPoP; without it a P-256 key is generated per client.
 	DPoP       bool
 	DPoPKeyPEM []byte `cctoken:"secret"`
+
+	// Logger receives the library's events as slog records (see events.go); nil: none.
+	Logger *slog.Logger
 }
 
 // AuthMethod is a client authentication method (CCT_AUTH_*).
@@ -478,6 +482,8 @@ func (cfg Config) Format(f fmt.State, verb rune) {
 			} else {
 				fmt.Fprintf(&sb, "%q", x)
 			}
+		case *slog.Logger:
+			sb.WriteString("[logger]")
 		case *RefreshPolicy, *RetryPolicy:
 			fmt.Fprintf(&sb, "&%+v", value.Elem().Interface())
 		case fmt.Stringer:

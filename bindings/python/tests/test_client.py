@@ -313,4 +313,4 @@ def test_exceptions_pickle():
 
 def test_version():
     assert cctoken.version() == "0.1.0"
-    assert cctoken.ABI_VERSION == 1
+    assert cctoken.ABI_VERSION == 2
