@@ -14,12 +14,16 @@ usage: cctoken token (--token-url URL | --issuer URL) --client-id ID
                                     client_secret_jwt|private_key_jwt|tls_client_auth|
                                     self_signed_tls_client_auth|none]
                      [--key-id KID] [--ca-file PEM]... [--dpop] [--timeout-ms N]
-                     [--format token|json|header]
+                     [--format token|json|header] [--verbose] [--log-format human|json]
 
 Prints an OAuth 2.0 client-credentials access token (RFC 6749 §4.4).
   --format token   the access token alone (default)
   --format json    {\"access_token\",\"token_type\",\"expires_in\",\"scope\"}
   --format header  Authorization: <type> <token>
+  --verbose        what cctoken does (each token request attempt, retries, cool-downs...) on
+                   stderr, one line per event; never a secret or a token
+  --log-format F   those lines as `human` (default) or `json` (one object per line; implies
+                   --verbose)
 The secret is never taken on the command line (it would show in `ps`).
 Exit status: 0 success, 1 the token could not be obtained, 2 usage error.
 
@@ -48,10 +52,18 @@ fn main() -> ExitCode {
         }
         _ => return usage_error("expected the `token` subcommand"),
     }
-    let (builder, format, timeout) = match parse(&args[1..]) {
+    let mut args = args;
+    let log = match take_log_flags(&mut args) {
+        Ok(log) => log,
+        Err(msg) => return usage_error(&msg),
+    };
+    let (mut builder, format, timeout) = match parse(&args[1..]) {
         Ok(parsed) => parsed,
         Err(msg) => return usage_error(&msg),
     };
+    if let Some(json) = log {
+        builder = builder.on_event(move |e| log_event(e, json));
+    }
     let result = builder.build().and_then(|client| client.token_timeout(timeout));
     match result {
         Ok(token) => {
@@ -75,6 +87,37 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// Removes `--verbose` and `--log-format F` from `args`: `Some(json)` when events are wanted.
+fn take_log_flags(args: &mut Vec<String>) -> Result<Option<bool>, String> {
+    let mut log = None;
+    while let Some(i) = args.iter().position(|a| a == "--verbose" || a == "--log-format") {
+        if args.remove(i) == "--verbose" {
+            log = Some(log.unwrap_or(false));
+            continue;
+        }
+        match (i < args.len()).then(|| args.remove(i)).as_deref() {
+            Some("human") => log = Some(false),
+            Some("json") => log = Some(true),
+            Some(other) => return Err(format!("unknown log format `{other}`")),
+            None => return Err("--log-format needs a value".into()),
+        }
+    }
+    Ok(log)
+}
+
+/// One event on stderr: `cctoken: LEVEL kind: message` or a JSON object with a Unix time.
+fn log_event(e: &cctoken::Event, json: bool) {
+    let line = if json {
+        let mut v = e.to_json();
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        v["ts"] = serde_json::json!((now.as_millis() as f64) / 1000.0);
+        v.to_string()
+    } else {
+        format!("cctoken: {:<5} {}: {}", e.level.as_str().to_uppercase(), e.kind, e.message)
+    };
+    eprintln!("{line}");
 }
 
 fn usage_error(msg: &str) -> ExitCode {
