@@ -819,6 +819,13 @@ cct_status cct_config_set_event_callback(struct cct_config *cfg,
 cct_level cct_event_level(const struct cct_event *event);
 
 /**
+ * When the event happened, in milliseconds since the Unix epoch (0 if `event` is NULL). The
+ * callback may run a little later (events raised during a token request are delivered when
+ * it ends), so stamp log records with this time.
+ */
+uint64_t cct_event_time_unix_ms(const struct cct_event *event);
+
+/**
  * The event's kind, a stable name such as "token_request.succeeded". NULL if `event` is NULL.
  */
 const char *cct_event_kind(const struct cct_event *event);
@@ -844,7 +851,7 @@ bool cct_event_field(const struct cct_event *event,
                      const char **value);
 
 /**
- * The whole event as one JSON object: {"kind", "level" ("error"|"warn"|"info"|"debug"),
+ * The whole event as one JSON object: {"time_unix_ms", "kind", "level" ("error"|"warn"|"info"|"debug"),
  * "message", "fields": {name: string | number | boolean}}. NULL if `event` is NULL.
  */
 const char *cct_event_json(const struct cct_event *event);

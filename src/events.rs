@@ -216,10 +216,18 @@ pub struct Event {
     /// One line for humans, built from the fields.
     pub message: String,
     pub fields: Fields,
+    /// When it happened. Sinks may be called a little later (after the token request that
+    /// raised it has ended), so loggers should stamp records with this time.
+    pub time: std::time::SystemTime,
 }
 
 impl Event {
-    /// `{"kind", "level", "message", "fields": {...}}` with typed field values.
+    /// [`Event::time`] in milliseconds since the Unix epoch.
+    pub fn unix_ms(&self) -> u64 {
+        self.time.duration_since(std::time::UNIX_EPOCH).map_or(0, ms)
+    }
+
+    /// `{"time_unix_ms", "kind", "level", "message", "fields": {...}}`, typed field values.
     pub fn to_json(&self) -> serde_json::Value {
         let fields: serde_json::Map<String, serde_json::Value> = self
             .fields
@@ -234,6 +242,7 @@ impl Event {
             })
             .collect();
         serde_json::json!({
+            "time_unix_ms": self.unix_ms(),
             "kind": self.kind.as_str(),
             "level": self.level.as_str(),
             "message": self.message,
@@ -365,7 +374,7 @@ impl Events {
     }
 
     fn emit(&self, kind: EventKind, level: Level, message: String, fields: Fields) {
-        let event = Event { kind, level, message, fields };
+        let event = Event { kind, level, message, fields, time: std::time::SystemTime::now() };
         to_tracing(&event);
         if self.0.sink.is_some() {
             deliver(Arc::clone(&self.0), event);
@@ -761,7 +770,8 @@ mod tests {
         let f = Fields { client_id: Some("svc".into()), attempt: Some(2), will_retry: Some(true), ..Fields::default() };
         let got: Vec<_> = f.iter().map(|(k, v)| format!("{k}={v}")).collect();
         assert_eq!(got, ["client_id=svc", "attempt=2", "will_retry=true"]);
-        let e = Event { kind: EventKind::SecretRotated, level: Level::Info, message: "m".into(), fields: f };
+        let time = std::time::SystemTime::now();
+        let e = Event { kind: EventKind::SecretRotated, level: Level::Info, message: "m".into(), fields: f, time };
         assert_eq!(e.to_json()["fields"]["attempt"], 2);
     }
 

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"runtime/cgo"
+	"time"
 )
 
 // Events: with Config.Logger set, every event of the library becomes one slog record on that
@@ -63,6 +64,7 @@ func cctokenGoEvent(ev *C.cct_event, handle C.uintptr_t) {
 		return
 	}
 	var decoded struct {
+		Time    int64                      `json:"time_unix_ms"`
 		Kind    string                     `json:"kind"`
 		Message string                     `json:"message"`
 		Fields  map[string]json.RawMessage `json:"fields"`
@@ -82,7 +84,10 @@ func cctokenGoEvent(ev *C.cct_event, handle C.uintptr_t) {
 		key := C.GoString(name)
 		attrs = append(attrs, typedAttr(key, decoded.Fields[key]))
 	}
-	logger.LogAttrs(ctx, level, decoded.Message, attrs...)
+	// Stamped with the event's own time: delivery may come when the token request ends.
+	r := slog.NewRecord(time.UnixMilli(decoded.Time), level, decoded.Message, 0)
+	r.AddAttrs(attrs...)
+	_ = logger.Handler().Handle(ctx, r)
 }
 
 // typedAttr keeps JSON numbers as integers and booleans as booleans.

@@ -107,13 +107,10 @@ fn take_log_flags(args: &mut Vec<String>) -> Result<Option<bool>, String> {
     Ok(log)
 }
 
-/// One event on stderr: `cctoken: LEVEL kind: message` or a JSON object with a Unix time.
+/// One event on stderr: `cctoken: LEVEL kind: message`, or its JSON object.
 fn log_event(e: &cctoken::Event, json: bool) {
     let line = if json {
-        let mut v = e.to_json();
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-        v["ts"] = serde_json::json!((now.as_millis() as f64) / 1000.0);
-        v.to_string()
+        e.to_json().to_string()
     } else {
         format!("cctoken: {:<5} {}: {}", e.level.as_str().to_uppercase(), e.kind, e.message)
     };

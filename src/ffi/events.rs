@@ -21,6 +21,7 @@ pub const CCT_LEVEL_DEBUG: cct_level = 4;
 /// One event, passed to the event callback. Borrowed: it and every string read from it are
 /// valid only until the callback returns (copy what you keep). Never holds a secret or token.
 pub struct cct_event {
+    time_unix_ms: u64,
     level: cct_level,
     kind: CString,
     message: CString,
@@ -42,6 +43,7 @@ impl cct_event {
             Level::Debug => CCT_LEVEL_DEBUG,
         };
         cct_event {
+            time_unix_ms: e.unix_ms(),
             level,
             kind: c_text(e.kind.as_str()),
             message: c_text(&e.message),
@@ -119,6 +121,14 @@ pub unsafe extern "C" fn cct_event_level(event: *const cct_event) -> cct_level {
     boundary_value(0, || unsafe { event_ref(event) }.map_or(0, |e| e.level))
 }
 
+/// When the event happened, in milliseconds since the Unix epoch (0 if `event` is NULL). The
+/// callback may run a little later (events raised during a token request are delivered when
+/// it ends), so stamp log records with this time.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cct_event_time_unix_ms(event: *const cct_event) -> u64 {
+    boundary_value(0, || unsafe { event_ref(event) }.map_or(0, |e| e.time_unix_ms))
+}
+
 /// The event's kind, a stable name such as "token_request.succeeded". NULL if `event` is NULL.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cct_event_kind(event: *const cct_event) -> *const c_char {
@@ -163,7 +173,7 @@ pub unsafe extern "C" fn cct_event_field(
     })
 }
 
-/// The whole event as one JSON object: {"kind", "level" ("error"|"warn"|"info"|"debug"),
+/// The whole event as one JSON object: {"time_unix_ms", "kind", "level" ("error"|"warn"|"info"|"debug"),
 /// "message", "fields": {name: string | number | boolean}}. NULL if `event` is NULL.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cct_event_json(event: *const cct_event) -> *const c_char {

@@ -96,6 +96,7 @@ static int wait_events(const char *kind, int want, int limit_ms) {
 
 static void on_event(const cct_event *ev, void *user_data) {
     CHECK(user_data == &lock);
+    CHECK(cct_event_time_unix_ms(ev) > 1700000000000ULL && cct_event_time_unix_ms(ev) <= (uint64_t)time(NULL) * 1000 + 1000);
     record(ev);
 }
 
@@ -335,7 +336,7 @@ static void api_contract(void) {
     cct_config_free(cfg);
     const char *n = SENTINEL, *v = SENTINEL;
     CHECK(cct_event_level(NULL) == 0 && cct_event_kind(NULL) == NULL && cct_event_message(NULL) == NULL);
-    CHECK(cct_event_field_count(NULL) == 0 && cct_event_json(NULL) == NULL);
+    CHECK(cct_event_field_count(NULL) == 0 && cct_event_json(NULL) == NULL && cct_event_time_unix_ms(NULL) == 0);
     CHECK(!cct_event_field(NULL, 0, &n, &v) && n == SENTINEL && v == SENTINEL);
 }
 

@@ -85,7 +85,12 @@ def _on_event(event: Any, user_data: int | None) -> None:
         decoded = json.loads(n.lib.cct_event_json(event))
         fields = decoded["fields"]
         extra = {**fields, "event": decoded["kind"], "cctoken_fields": fields}
-        logger.log(level, "%s", decoded["message"], extra=extra)
+        record = logger.makeRecord(logger.name, level, "(cctoken)", 0, "%s", (decoded["message"],), None, extra=extra)
+        # Stamped with the event's own time: delivery may come when the token request ends.
+        created = decoded["time_unix_ms"] / 1000
+        record.created, record.msecs = created, (created - int(created)) * 1000
+        record.relativeCreated = (created - logging._startTime) * 1000
+        logger.handle(record)
     except Exception:  # noqa: BLE001 - a broken handler must not break a token request
         pass
 

@@ -185,6 +185,7 @@ SIGNATURES: dict[str, tuple[object, list[object]]] = {
     "cct_config_set_dpop": (cct_status, [config_p, c_bool, error_pp]),
     "cct_config_set_dpop_key_pem": (cct_status, [config_p, c_char_p, c_size_t, error_pp]),
     "cct_config_set_event_callback": (cct_status, [config_p, EVENT_CALLBACK, c_void_p, error_pp]),
+    "cct_event_time_unix_ms": (c_uint64, [event_p]),
     "cct_event_level": (cct_level, [event_p]),
     "cct_event_kind": (c_char_p, [event_p]),
     "cct_event_message": (c_char_p, [event_p]),

@@ -93,6 +93,8 @@ def test_scenario_to_the_cctoken_logger_without_secrets(server, make_client, rec
     assert retried[0].client_id == "svc" and retried[0].token_endpoint == server.token_url
     gave_up = [r for r in records.of("token_request.failed") if r.attempt == 3]
     assert gave_up and gave_up[0].levelno == logging.ERROR and gave_up[0].will_retry is False
+    # Records carry the event's own time (delivery comes when the request ends).
+    assert time.time() - 60 < retried[0].created <= gave_up[0].created <= time.time()
     stale = records.of("refresh.failed_stale_served")[0]
     assert stale.levelno == logging.WARNING and 0 < stale.time_left_ms < 3000
     assert records.of("cooldown.entered")[0].oauth_error == "invalid_client"
