@@ -262,9 +262,7 @@ pub unsafe extern "C" fn cct_token_scope(token: *const cct_token) -> *const c_ch
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cct_token_expires_in_ms(token: *const cct_token) -> u64 {
     boundary_value(0, || {
-        unsafe { token_ref(token) }
-            .and_then(|t| t.expires_at)
-            .map_or(0, |at| at.saturating_duration_since(std::time::Instant::now()).as_millis() as u64)
+        unsafe { token_ref(token) }.map_or(0, |t| t.expires_in().as_millis().min(u64::MAX as u128) as u64)
     })
 }
 
@@ -275,9 +273,7 @@ pub unsafe extern "C" fn cct_token_expires_in_ms(token: *const cct_token) -> u64
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cct_token_fresh_for_ms(token: *const cct_token) -> u64 {
     boundary_value(0, || {
-        unsafe { token_ref(token) }
-            .and_then(|t| t.refresh_at.get())
-            .map_or(0, |at| at.saturating_duration_since(std::time::Instant::now()).as_millis() as u64)
+        unsafe { token_ref(token) }.map_or(0, |t| t.fresh_for().as_millis().min(u64::MAX as u128) as u64)
     })
 }
 
