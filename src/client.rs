@@ -19,7 +19,8 @@ use crate::{Error, Metrics, Secret, Token};
 /// the background refresher's): its connection is shut down, a retry that was waiting is not
 /// sent, and no new request starts. The drop then waits for the client's threads, so when it
 /// returns no thread of this client runs and no request of it is in progress. The wait is short:
-/// at most a TCP connect in progress (bounded by `connect_timeout`) or a host-name lookup.
+/// at most a TCP connect in progress (bounded by `connect_timeout`) or a host-name lookup in
+/// progress (bounded by `request_timeout`).
 #[derive(Clone)]
 pub struct Client(Arc<Inner>);
 

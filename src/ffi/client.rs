@@ -100,8 +100,16 @@ pub unsafe extern "C" fn cct_client_clone(
     })
 }
 
-/// Frees one client handle; the client ends with its last handle (a background refresher
-/// thread, if enabled, stops then). NULL is a no-op.
+/// Frees one client handle; the client ends with its last handle. NULL is a no-op.
+///
+/// Freeing the last handle cancels the client's work and waits for it: a token request still
+/// in flight (left running by a call that timed out, or a refresh-ahead) has its connection shut
+/// down, a retry waiting to be sent is dropped, and the background refresher stops. When this
+/// returns, no thread of this client runs and none of its requests is in progress, so the
+/// library may be unloaded (`dlclose`) once every client is freed. The wait is short: at most a
+/// TCP connect in progress (bounded by the connect timeout) or a host-name lookup in progress
+/// (bounded by the request timeout). Must not be
+/// called while another thread uses the same handle.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cct_client_free(client: *mut cct_client) {
     boundary_value((), || {
