@@ -31,7 +31,7 @@ use parking_lot::{Condvar, Mutex};
 use rand::TryRngCore as _;
 use thread_local::ThreadLocal;
 
-use crate::clock::{self, BootTime, FastDeadline};
+use crate::clock::{self, BootTime, Fast, FastDeadline};
 use crate::config::RefreshPolicy;
 use crate::metrics::Counters;
 use crate::token::TokenInner;
@@ -155,11 +155,10 @@ impl Cache {
         let current = self.current.load();
         if let Some(entry) = &*current {
             // Far from the refresh point, the cheap clock decides (see `clock`).
-            if entry.fast.clearly_ahead() {
-                return Ok(self.hit(entry));
-            }
-            if entry.fast.is_stale() {
-                self.renew_fast_path(&current, entry);
+            match entry.fast.check() {
+                Fast::Ahead => return Ok(self.hit(entry)),
+                Fast::Stale => self.renew_fast_path(&current, entry),
+                Fast::Near => {}
             }
             let now = BootTime::now();
             if now < entry.refresh_at {
@@ -183,7 +182,7 @@ impl Cache {
     /// the entry's deadline again so that hits take the fast path once more.
     #[cold]
     fn renew_fast_path(&self, current: &Guard<Option<Arc<Entry>>>, entry: &Entry) {
-        clock::recheck();
+        clock::try_recheck();
         if entry.fast.epoch() != clock::epoch() {
             let rebuilt = Entry {
                 token: entry.token.clone(),
@@ -569,7 +568,7 @@ mod tests {
         }
         let entry = c.current.load();
         assert_eq!(entry.as_ref().unwrap().fast.epoch(), clock::epoch(), "converted in the new epoch");
-        assert!(entry.as_ref().unwrap().fast.clearly_ahead());
+        assert_eq!(entry.as_ref().unwrap().fast.check(), Fast::Ahead);
     }
 
     /// Forks; the child sends one jitter draw back through a pipe. The parent draws too.

@@ -81,21 +81,31 @@ pub(crate) struct FastDeadline {
     epoch: u64,
 }
 
+/// What the cheap clock says about a [`FastDeadline`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Fast {
+    /// Still ahead, by more than the coarse clock's margin.
+    Ahead,
+    /// Close to it or passed: ask the precise clock.
+    Near,
+    /// The fast path's trust ran out (no [`recheck`] for `RECHECK_NS`) or the deadline was
+    /// converted before a suspend: recheck, then ask the precise clock.
+    Stale,
+}
+
 impl FastDeadline {
-    /// Whether the cheap clock says, with a wide margin, that `self` is still ahead. `false`
-    /// means "ask the precise clock", not "passed".
+    /// The hit path's check: one coarse clock read, one relaxed load, three compares.
     #[inline]
-    pub fn clearly_ahead(&self) -> bool {
+    pub fn check(&self) -> Fast {
         let now = imp::coarse_ns();
         let fast = FAST.load(Relaxed);
-        now.saturating_add(COARSE_MARGIN_NS) < self.mono_ns && now < fast && fast & EPOCH_MASK == self.epoch
-    }
-
-    /// Whether the fast check failed for a reason a [`recheck`] may cure (the check window
-    /// ran out, or the epoch changed and the deadline must be converted again).
-    pub fn is_stale(&self) -> bool {
-        let fast = FAST.load(Relaxed);
-        imp::coarse_ns() >= fast || fast & EPOCH_MASK != self.epoch
+        if now >= fast || fast & EPOCH_MASK != self.epoch {
+            Fast::Stale
+        } else if now.saturating_add(COARSE_MARGIN_NS) < self.mono_ns {
+            Fast::Ahead
+        } else {
+            Fast::Near
+        }
     }
 }
 
@@ -108,6 +118,20 @@ pub(crate) fn fast_deadline(at: BootTime) -> FastDeadline {
 /// Measures BOOTTIME − MONOTONIC, starts a new epoch if it changed (a suspend), and trusts the
 /// fast path for another [`RECHECK_NS`]. Returns the offset and the epoch.
 pub(crate) fn recheck() -> (u64, u64) {
+    update(&mut OFFSET.lock())
+}
+
+/// [`recheck`] for the hit path: if another thread is rechecking right now, leaves it to that
+/// thread rather than wait for a lock (the caller reads the precise clock either way).
+pub(crate) fn try_recheck() {
+    if let Some(mut state) = OFFSET.try_lock() {
+        update(&mut state);
+    }
+}
+
+/// Measures under the lock, so that a measurement from before a suspend cannot be stored
+/// after one from after it.
+fn update(state: &mut (u64, u64)) -> (u64, u64) {
     // Take the tightest of a few measurements: a preemption between the reads inflates one.
     let mut best: Option<(u64, u64, u64)> = None; // (gap, offset, mono)
     for _ in 0..3 {
@@ -123,9 +147,9 @@ pub(crate) fn recheck() -> (u64, u64) {
         }
     }
     let (_, offset, mono) = best.expect("measured at least once");
-    let mut state = OFFSET.lock();
-    if FAST.load(Relaxed) == 0 || offset.abs_diff(state.0) > OFFSET_TOLERANCE_NS {
-        let epoch = if FAST.load(Relaxed) == 0 { state.1 } else { (state.1 + 1) & EPOCH_MASK };
+    let first = FAST.load(Relaxed) == 0;
+    if first || offset.abs_diff(state.0) > OFFSET_TOLERANCE_NS {
+        let epoch = if first { state.1 } else { (state.1 + 1) & EPOCH_MASK };
         *state = (offset, epoch);
     }
     let until = mono.saturating_add(RECHECK_NS) & !EPOCH_MASK;
@@ -256,9 +280,9 @@ mod tests {
     fn fast_deadlines_hold_far_ahead_and_fail_close_to_the_deadline() {
         let _serial = test_hook::serial();
         let far = fast_deadline(BootTime::now().saturating_add(Duration::from_secs(60)));
-        assert!(far.clearly_ahead());
+        assert!((far.check() == Fast::Ahead));
         let near = fast_deadline(BootTime::now().saturating_add(Duration::from_millis(500)));
-        assert!(!near.clearly_ahead(), "within the coarse margin the precise clock decides");
+        assert!(!(near.check() == Fast::Ahead), "within the coarse margin the precise clock decides");
     }
 
     #[test]
@@ -267,10 +291,10 @@ mod tests {
         let far = fast_deadline(BootTime::now().saturating_add(Duration::from_secs(60)));
         std::thread::sleep(Duration::from_nanos(RECHECK_NS) + Duration::from_millis(20));
         // Unless another thread rechecked meanwhile (the state is process-wide), it went stale.
-        if !far.clearly_ahead() {
-            assert!(far.is_stale());
+        if !(far.check() == Fast::Ahead) {
+            assert_eq!(far.check(), Fast::Stale);
         }
         recheck();
-        assert!(far.clearly_ahead(), "a recheck renews trust");
+        assert!((far.check() == Fast::Ahead), "a recheck renews trust");
     }
 }
