@@ -161,5 +161,11 @@ mod tests {
         assert!(Fault::from_json(br#"{"body": "form", "status": 500}"#).is_err());
         assert!(Fault::from_json(br#"{"status": 99}"#).is_err());
         assert!(Fault::from_json(b"not json").is_err());
+
+        let fault = Fault::from_json(br#"{"echo": "json_escaped", "status": 502}"#).unwrap();
+        assert_eq!(fault.echo, Some(EchoKind::JsonEscaped));
+        assert!(fault.skips_auth());
+        assert!(Fault::from_json(br#"{"echo": "html", "error": "invalid_client"}"#).is_err());
+        assert!(Fault::from_json(br#"{"echo": "loud"}"#).is_err());
     }
 }

@@ -93,7 +93,9 @@ def _enum(name: str, table: Mapping[str, int]) -> Callable[[str, Any], str]:
     def check(_: str, value: Any) -> str:
         value = _str(name, value)
         if value not in table:
-            raise ConfigError(f"{name}: unknown value {value!r}; one of {', '.join(table)}", status=n.STATUS_CONFIG)
+            # Quoted bounded (repr escapes control characters): an error message stays one short line.
+            shown = repr(value[:40]) + ("…" if len(value) > 40 else "")
+            raise ConfigError(f"{name}: unknown value {shown}; one of {', '.join(table)}", status=n.STATUS_CONFIG)
         return value
 
     return check

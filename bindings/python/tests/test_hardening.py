@@ -83,3 +83,9 @@ def test_dpop_proofs_in_a_forked_child_have_their_own_jti():
 
         in_child = run_in_child(child)["jti"]
         assert in_child != jti(client.dpop_proof("GET", "https://rs/x"))
+
+
+def test_an_unknown_enum_value_is_quoted_bounded():
+    with pytest.raises(cctoken.ConfigError) as info:
+        cctoken.Client(**BASE, auth_method="x\n" * 100_000)
+    assert len(str(info.value)) < 300 and "\n" not in str(info.value)
