@@ -22,18 +22,24 @@ const ENCODED_FRAGMENT: usize = 8;
 /// How much of a configured or server-given value an error message quotes.
 pub(crate) const QUOTE_CHARS: usize = 200;
 
-/// The credentials one request sent, in the forms a server may echo them. `Debug` shows none.
+/// The credentials one request sent. Only what was sent is kept per request; the forms a
+/// server may echo them in are worked out when there is server text to scrub (an error).
+/// `Debug` shows none.
 #[derive(Default)]
 pub(crate) struct Echoes {
-    /// Replaced by `[redacted]` where they appear verbatim (longest first).
-    exact: Vec<Zeroizing<String>>,
-    /// Found in any decoded view of the text, they withhold the whole field.
-    fragments: Vec<Zeroizing<String>>,
+    sent: Vec<Sent>,
+}
+
+enum Sent {
+    Secret(Zeroizing<String>),
+    /// The base64 of a Basic value and the length of the (public) client id inside it.
+    Basic(Zeroizing<String>, usize),
+    Assertion(Zeroizing<String>),
 }
 
 impl fmt::Debug for Echoes {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Echoes({} forms, [redacted])", self.exact.len() + self.fragments.len())
+        write!(f, "Echoes({} credentials, [redacted])", self.sent.len())
     }
 }
 
@@ -42,9 +48,63 @@ impl Echoes {
         Self::default()
     }
 
+    /// A client secret (nothing for an empty one).
+    pub(crate) fn secret(&mut self, secret: &str) {
+        if !secret.is_empty() {
+            self.sent.push(Sent::Secret(Zeroizing::new(secret.to_string())));
+        }
+    }
+
+    /// The base64 part of a Basic `Authorization` value, whose first `id_len` decoded bytes
+    /// are the (public) client id.
+    pub(crate) fn basic(&mut self, b64: &str, id_len: usize) {
+        self.sent.push(Sent::Basic(Zeroizing::new(b64.to_string()), id_len));
+    }
+
+    /// A client assertion (a JWT).
+    pub(crate) fn assertion(&mut self, jwt: &str) {
+        self.sent.push(Sent::Assertion(Zeroizing::new(jwt.to_string())));
+    }
+
+    /// Server text made safe to quote: exact copies redacted, the whole field withheld when a
+    /// credential or a fragment of one survives in any decoded form, else at most `max`
+    /// characters on one line.
+    pub(crate) fn scrub(&self, text: &str, max: usize) -> String {
+        self.forms().scrub_with(text, max, false)
+    }
+
+    /// [`Echoes::scrub`] for a page of text (an HTML error page): runs of whitespace become
+    /// one space, after the credentials are out.
+    pub(crate) fn scrub_page(&self, text: &str, max: usize) -> String {
+        self.forms().scrub_with(text, max, true)
+    }
+
+    fn forms(&self) -> Forms {
+        let mut forms = Forms::default();
+        for sent in &self.sent {
+            match sent {
+                Sent::Secret(s) => forms.secret(s),
+                Sent::Basic(b64, id_len) => forms.basic(b64, *id_len),
+                Sent::Assertion(jwt) => forms.assertion(jwt),
+            }
+        }
+        forms
+    }
+}
+
+/// The forms in which server text may carry the credentials.
+#[derive(Default)]
+struct Forms {
+    /// Replaced by `[redacted]` where they appear verbatim (longest first).
+    exact: Vec<Zeroizing<String>>,
+    /// Found in any decoded view of the text, they withhold the whole field.
+    fragments: Vec<Zeroizing<String>>,
+}
+
+impl Forms {
     /// A client secret: itself, its form/percent/JSON/HTML encodings, and every fragment of
     /// [`SECRET_FRAGMENT`] characters (the whole secret when shorter).
-    pub(crate) fn secret(&mut self, secret: &str) {
+    fn secret(&mut self, secret: &str) {
         if secret.is_empty() {
             return;
         }
@@ -58,10 +118,9 @@ impl Echoes {
         self.fragments.extend(windows(secret, SECRET_FRAGMENT));
     }
 
-    /// The base64 part of a Basic `Authorization` value, whose first `id_len` decoded bytes
-    /// are the (public) client id: the value, unpadded, and every fragment of
-    /// [`ENCODED_FRAGMENT`] characters from the first group that holds secret bytes on.
-    pub(crate) fn basic(&mut self, b64: &str, id_len: usize) {
+    /// A Basic value: itself, unpadded, and every fragment of [`ENCODED_FRAGMENT`] characters
+    /// from the first base64 group that holds secret bytes on.
+    fn basic(&mut self, b64: &str, id_len: usize) {
         self.exact.push(Zeroizing::new(b64.to_string()));
         self.exact.push(Zeroizing::new(b64.trim_end_matches('=').to_string()));
         // Base64 turns 3 bytes into 4 characters; the group holding the `:` may hold secret bytes.
@@ -73,24 +132,11 @@ impl Echoes {
 
     /// A client assertion: itself, and fragments of its signature (what an offline guess of a
     /// `client_secret_jwt` secret needs). Header and claims are public.
-    pub(crate) fn assertion(&mut self, jwt: &str) {
+    fn assertion(&mut self, jwt: &str) {
         self.exact.push(Zeroizing::new(jwt.to_string()));
         if let Some((_, signature)) = jwt.rsplit_once('.') {
             self.fragments.extend(windows(signature, ENCODED_FRAGMENT));
         }
-    }
-
-    /// Server text made safe to quote: exact copies redacted, the whole field withheld when a
-    /// credential or a fragment of one survives in any decoded form, else at most `max`
-    /// characters on one line.
-    pub(crate) fn scrub(&self, text: &str, max: usize) -> String {
-        self.scrub_with(text, max, false)
-    }
-
-    /// [`Echoes::scrub`] for a page of text (an HTML error page): runs of whitespace become
-    /// one space, after the credentials are out.
-    pub(crate) fn scrub_page(&self, text: &str, max: usize) -> String {
-        self.scrub_with(text, max, true)
     }
 
     fn scrub_with(&self, text: &str, max: usize, collapse: bool) -> String {
