@@ -89,3 +89,44 @@ def test_an_unknown_enum_value_is_quoted_bounded():
     with pytest.raises(cctoken.ConfigError) as info:
         cctoken.Client(**BASE, auth_method="x\n" * 100_000)
     assert len(str(info.value)) < 300 and "\n" not in str(info.value)
+
+
+# -- redirects to another origin (the Go Transport's defect 3, checked in the Python adapters) --
+
+
+def test_requests_sends_no_dpop_proof_to_another_origin(server, make_client):
+    import requests
+    from resource_server import ScriptedResource
+
+    server.fault(token_type="DPoP", count=0)
+    client = make_client(dpop=True)
+    other = ScriptedResource([])
+    first = ScriptedResource([(302, {"Location": other.url})])
+    try:
+        assert requests.get(first.url, auth=client.requests_auth(), timeout=10).status_code == 200
+        assert first.requests[0]["headers"].get("dpop"), "the first hop is authorized"
+        hop = other.requests[0]["headers"]
+        assert "authorization" not in hop and "dpop" not in hop, "a credential followed the redirect"
+    finally:
+        first.close()
+        other.close()
+
+
+def test_httpx_a_401_from_another_origin_does_not_invalidate(server, make_client):
+    import httpx
+    from resource_server import ScriptedResource
+
+    client = make_client()
+    token = client.token()
+    other = ScriptedResource([(401, {"WWW-Authenticate": "Bearer"})])
+    first = ScriptedResource([(302, {"Location": other.url})])
+    try:
+        response = httpx.get(first.url, auth=client.httpx_auth(), follow_redirects=True, timeout=10)
+        assert response.status_code == 401
+        assert "authorization" not in other.requests[0]["headers"]
+        assert len(first.requests) == 1, "no retry for a 401 to a request that carried no token"
+        assert client.token().access_token == token.access_token, "the token was not invalidated"
+        assert server.token_requests() == 1
+    finally:
+        first.close()
+        other.close()
