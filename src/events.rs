@@ -404,12 +404,10 @@ impl Events {
         Audit { events: self, counters, max_attempts, span: span.entered(), started: now, attempt_started: now.into() }
     }
 
-    /// A fetch is starting; when a still-valid token is cached (`expires_at` ahead), it is a
+    /// A fetch is starting; when a still-valid token is cached (`time_left` of it), it is a
     /// refresh ahead of expiry.
-    pub fn fetch_starting(&self, cached_expires_at: Option<Instant>) {
-        let now = Instant::now();
-        let Some(left) = cached_expires_at.and_then(|at| at.checked_duration_since(now)).filter(|d| !d.is_zero())
-        else {
+    pub fn fetch_starting(&self, cached_time_left: Option<Duration>) {
+        let Some(left) = cached_time_left.filter(|d| !d.is_zero()) else {
             return;
         };
         let message = format!("refreshing ahead of expiry; the cached token expires in {}", secs(left));

@@ -26,6 +26,7 @@ mod events;
 mod fetch;
 mod jwt;
 mod metrics;
+mod redact;
 mod response;
 mod secret;
 mod token;
