@@ -291,10 +291,6 @@ run "valgrind: token fetch tests (no memory errors, nothing definitely lost)" $V
 stop_server
 
 start_server
-run "events: scenario fields and no secrets, re-entrant and slow callbacks, none after free" "$OUT/asan/test_events"
-stop_server
-
-start_server
 set_fault '{"latency_ms": 300}'
 run "valgrind: 16 threads x 1000 calls (no memory errors, nothing definitely lost)" \
     $VALGRIND "$OUT/plain/test_threads"
