@@ -67,7 +67,7 @@ pub enum EventKind {
     /// A refresh failed and the still-valid cached token keeps being served
     /// (`refresh.failed_stale_served`), once per failing window.
     StaleServed,
-    /// A credential failure started a cool-down (`cooldown.entered`).
+    /// A permanent failure (e.g. `invalid_client`) started a cool-down (`cooldown.entered`).
     CooldownEntered,
     /// A cool-down ended: a request succeeded or the secret changed (`cooldown.ended`).
     CooldownEnded,
@@ -436,7 +436,7 @@ impl Events {
 
     pub fn cooldown_entered(&self, err: &Error, cooldown: Duration) {
         let message = format!(
-            "credential failure ({}): calls fail fast with this error for {} or until the secret changes",
+            "permanent failure ({}): calls fail fast with this error for {} or until the secret changes",
             short_error(err),
             secs(cooldown)
         );
