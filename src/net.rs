@@ -14,10 +14,10 @@ use crate::Error;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]
 pub enum TrustStore {
-    /// The operating system's store, read when the client is built: `SSL_CERT_FILE` and/or
-    /// `SSL_CERT_DIR` when set (as OpenSSL, curl, Python and Go read them), else the platform's
-    /// bundle (`/etc/ssl/certs` and the like, the macOS keychain, the Windows store). Certificates
-    /// from `root_ca_pem` are trusted too. The default.
+    /// The operating system's store: `SSL_CERT_FILE` and/or `SSL_CERT_DIR` when set (as OpenSSL,
+    /// curl, Python and Go read them), else the platform's bundle (`/etc/ssl/certs` and the like,
+    /// the macOS keychain, the Windows store). Read at the first build and kept for the process,
+    /// per value of those variables. Certificates from `root_ca_pem` are trusted too. The default.
     ///
     /// When neither variable is set and the platform store has no certificate (a minimal
     /// container without `ca-certificates`), the Mozilla roots compiled into cctoken are used

@@ -136,6 +136,11 @@ fn every_usage_error_exits_2_and_sends_nothing() {
     let url = server.token_url();
     let secret = temp_file("usage-secret", SECRET.as_bytes());
     let secret = secret.to_str().unwrap();
+    let fifo = std::env::temp_dir().join(format!("cctoken-cli-fifo-{}", std::process::id()));
+    let _ = fs::remove_file(&fifo);
+    let path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: a NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(path.as_ptr(), 0o600) }, 0, "mkfifo");
     let base = ["token", "--token-url", url.as_str(), "--client-id", CLIENT_ID];
     let with = |extra: &[&str]| -> Vec<String> { base.iter().chain(extra).map(|s| s.to_string()).collect() };
     let cases: Vec<(Vec<String>, &str)> = vec![
@@ -155,6 +160,10 @@ fn every_usage_error_exits_2_and_sends_nothing() {
         (with(&["--client-secret-file", secret, "--proxy", "http://127.0.0.1:1"]), "in clear"),
         (with(&["--client-secret-file", secret, "--dpop=yes"]), "takes no value"),
         (with(&[]), "client_secret"),
+        // Files must be regular: /dev/zero never ends, a FIFO blocks, a directory is no file.
+        (with(&["--client-secret-file", secret, "--ca-file", "/dev/zero"]), "not a regular file"),
+        (with(&["--client-secret-file", fifo.to_str().unwrap()]), "not a regular file"),
+        (with(&["--client-secret-file", "/tmp"]), "not a regular file"),
         (
             vec!["token".into(), "--token-url".into(), url.clone(), "--client-secret-file".into(), secret.into()],
             "client_id",
@@ -170,6 +179,7 @@ fn every_usage_error_exits_2_and_sends_nothing() {
         assert!(out.stdout.is_empty(), "{args:?}");
         assert_no_secrets(&stderr, &[]);
     }
+    let _ = fs::remove_file(&fifo);
     assert_eq!(server.token_requests(), 0, "no usage error sent a request");
 }
 

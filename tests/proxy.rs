@@ -243,6 +243,22 @@ fn proxy_credentials_are_used_and_never_shown() {
     assert!(!shown.contains("wrong-pw-4410"), "the proxy password leaked: {err}");
     assert_no_secrets(&shown, &[]);
     assert_eq!(server.token_requests(), 1, "the refused attempt never reached the server");
+
+    // The CLI says where to look, and shows no password either.
+    let secret = dir.0.join("secret");
+    std::fs::write(&secret, SECRET).unwrap();
+    let (url, ca, proxy_url) =
+        (server.token_url(), dir.0.join("ca.pem"), format!("http://alice:wrong-pw-4410@127.0.0.1:{}", proxy.port));
+    let out = cctoken_cli(
+        &["token", "--token-url", &url, "--client-id", CLIENT_ID, "--client-secret-file", secret.to_str().unwrap()]
+            .into_iter()
+            .chain(["--ca-file", ca.to_str().unwrap(), "--proxy", &proxy_url])
+            .collect::<Vec<_>>(),
+        &[],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("hint: the proxy refused") && !stderr.contains("wrong-pw-4410"), "{stderr}");
 }
 
 /// An http:// endpoint through a proxy would hand the secret over in clear: refused unless the

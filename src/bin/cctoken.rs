@@ -187,6 +187,11 @@ fn hint(e: &Error, run: &Run, client: &Client, elapsed: Duration) -> Option<Stri
             };
             Some(format!("{which}; gave up after {tries} in {} ms", ms(elapsed)))
         }
+        _ if message.contains("proxy") => Some(
+            "the proxy refused or failed the CONNECT: check --proxy (or HTTPS_PROXY / NO_PROXY) and the proxy's \
+             user and password"
+                .into(),
+        ),
         TransportKind::Connect => Some(format!("could not connect ({tries}); check the URL, the port and --proxy")),
         _ => None,
     }
@@ -316,11 +321,32 @@ fn parse(args: &[String]) -> Result<(ClientBuilder, Run), String> {
     Ok((b, run))
 }
 
-fn read(flag: &str, path: &str) -> Result<Vec<u8>, String> {
-    std::fs::read(path).map_err(|e| format!("{flag} {path}: {e}"))
+/// Files named on the command line: regular files only (a FIFO would block, `/dev/zero` would
+/// never end), at most 1 MiB.
+fn regular_file(flag: &str, path: &str) -> Result<(), String> {
+    let meta = std::fs::metadata(path).map_err(|e| format!("{flag} {path}: {e}"))?;
+    if !meta.is_file() {
+        return Err(format!("{flag} {path}: not a regular file"));
+    }
+    if meta.len() > MAX_FILE {
+        return Err(format!("{flag} {path}: larger than 1 MiB"));
+    }
+    Ok(())
 }
 
-/// Checks that a file the library reads later (at build) is readable now, for a clear message.
+const MAX_FILE: u64 = 1 << 20;
+
+fn read(flag: &str, path: &str) -> Result<Vec<u8>, String> {
+    use std::io::Read as _;
+    regular_file(flag, path)?;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_FILE).read_to_end(&mut bytes))
+        .map_err(|e| format!("{flag} {path}: {e}"))?;
+    Ok(bytes)
+}
+
+/// A file the library reads itself (at build): checked here for a clear message.
 fn read_check(flag: &str, path: &str) -> Result<String, String> {
-    std::fs::File::open(path).map(|_| path.to_string()).map_err(|e| format!("{flag} {path}: {e}"))
+    regular_file(flag, path).map(|()| path.to_string())
 }
