@@ -104,17 +104,18 @@ pub(crate) fn root_certs(
 fn system_roots(env_key: &[String]) -> Arc<Vec<ureq::tls::Certificate<'static>>> {
     type Cache = Mutex<Option<(Vec<String>, Arc<Vec<ureq::tls::Certificate<'static>>>)>>;
     static CACHE: Cache = Mutex::new(None);
-    let mut cache = CACHE.lock();
-    if let Some((key, certs)) = &*cache {
+    if let Some((key, certs)) = &*CACHE.lock() {
         if key == env_key {
             return Arc::clone(certs);
         }
     }
+    // Loaded without the lock held: a fork() meanwhile (pre-fork servers) must not leave the
+    // child a lock that nobody will release. Two threads may both load; either result is right.
     let loaded = rustls_native_certs::load_native_certs();
     let certs: Arc<Vec<_>> =
         Arc::new(loaded.certs.iter().map(|c| ureq::tls::Certificate::from_der(c.as_ref()).to_owned()).collect());
     if !certs.is_empty() {
-        *cache = Some((env_key.to_vec(), Arc::clone(&certs)));
+        *CACHE.lock() = Some((env_key.to_vec(), Arc::clone(&certs)));
     }
     certs
 }
