@@ -64,31 +64,15 @@ pub(crate) fn root_certs(
     store: TrustStore,
     extra: &[ureq::tls::Certificate<'static>],
 ) -> Result<ureq::tls::RootCerts, Error> {
-    let bundled = || {
-        webpki_root_certs::TLS_SERVER_ROOT_CERTS.iter().map(|c| ureq::tls::Certificate::from_der(c.as_ref()).to_owned())
-    };
     let mut roots: Vec<ureq::tls::Certificate<'static>> = match store {
-        TrustStore::Bundled => bundled().collect(),
+        TrustStore::Bundled => bundled(),
         TrustStore::RootCaOnly => Vec::new(),
         TrustStore::System => {
             let from_env: Vec<String> = ["SSL_CERT_FILE", "SSL_CERT_DIR"]
                 .into_iter()
                 .filter_map(|v| std::env::var_os(v).map(|p| format!("{v}={}", p.to_string_lossy())))
                 .collect();
-            let certs = system_roots(&from_env);
-            match (certs.is_empty(), from_env.is_empty()) {
-                (false, _) => certs.to_vec(),
-                (true, true) => bundled().collect(),
-                (true, false) => {
-                    return Err(Error::config(
-                        "trust_store",
-                        format!(
-                            "no certificate could be read from {} (unset it, or choose trust_store bundled)",
-                            printable(&from_env.join(" "))
-                        ),
-                    ));
-                }
-            }
+            system_or_fallback(&system_roots(&from_env), &from_env)?
         }
     };
     roots.extend(extra.iter().cloned());
@@ -96,6 +80,30 @@ pub(crate) fn root_certs(
         return Err(Error::config("root_ca_pem", "missing (trust_store root_ca_only trusts only these)"));
     }
     Ok(ureq::tls::RootCerts::from(roots))
+}
+
+fn bundled() -> Vec<ureq::tls::Certificate<'static>> {
+    let der = webpki_root_certs::TLS_SERVER_ROOT_CERTS.iter();
+    der.map(|c| ureq::tls::Certificate::from_der(c.as_ref()).to_owned()).collect()
+}
+
+/// What `system` trusts given what the store held: the store; when it is empty, the bundled
+/// roots, unless `SSL_CERT_*` (`from_env`, as `NAME=value`) named the store, which is an error.
+fn system_or_fallback(
+    system: &[ureq::tls::Certificate<'static>],
+    from_env: &[String],
+) -> Result<Vec<ureq::tls::Certificate<'static>>, Error> {
+    match (system.is_empty(), from_env.is_empty()) {
+        (false, _) => Ok(system.to_vec()),
+        (true, true) => Ok(bundled()),
+        (true, false) => Err(Error::config(
+            "trust_store",
+            format!(
+                "no certificate could be read from {} (unset it, or choose trust_store bundled)",
+                printable(&from_env.join(" "))
+            ),
+        )),
+    }
 }
 
 /// The system store's certificates. Reading it costs ~10 ms (a 200 KB bundle and a directory),
@@ -372,6 +380,18 @@ mod tests {
         assert!("mozilla".parse::<TrustStore>().is_err());
         assert_eq!("env".parse::<Proxy>().unwrap(), Proxy::Environment);
         assert_eq!("none".parse::<Proxy>().unwrap(), Proxy::None);
+    }
+
+    #[test]
+    fn an_empty_system_store_falls_back_to_the_bundled_roots_unless_a_variable_named_it() {
+        let fallback = system_or_fallback(&[], &[]).unwrap();
+        assert_eq!(fallback.len(), webpki_root_certs::TLS_SERVER_ROOT_CERTS.len());
+        assert!(fallback.len() > 100);
+        let named = ["SSL_CERT_DIR=/empty\n".to_string()];
+        let err = system_or_fallback(&[], &named).unwrap_err().to_string();
+        assert!(err.contains("trust_store") && err.contains("SSL_CERT_DIR=/empty") && !err.contains('\n'), "{err}");
+        let one = bundled()[..1].to_vec();
+        assert_eq!(system_or_fallback(&one, &named).unwrap().len(), 1, "a store that has certificates is used as is");
     }
 
     #[test]

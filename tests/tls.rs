@@ -87,7 +87,7 @@ fn https_with_the_test_ca() {
 fn unknown_ca_is_a_tls_error() {
     let dir = TempDir::new("ca");
     let server = start(&dir.0);
-    // Only the Mozilla roots: the generated CA is unknown.
+    // The system store (the default): the generated CA is not in it.
     let message = tls_error(secret_client(&server, &server.token_url(), None).token());
     assert!(message.to_lowercase().contains("tls"), "{message}");
     assert_no_secrets(&message, &[]);
