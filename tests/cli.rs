@@ -329,6 +329,8 @@ fn private_key_jwt_with_jwk_and_pem_files_and_signing_alg() {
             key.to_str().unwrap(),
             "--signing-alg",
             srv.field(name, "alg"),
+            "--assertion-lifetime-ms",
+            "30000",
             "--key-id",
             srv.field(name, "kid"),
             "--ca-file",

@@ -30,6 +30,7 @@ Authentication:
   --signing-alg ALG            RS256, PS256, ES256, EdDSA or HS256 (client assertions)
   --key-id KID                 `kid` of client assertions
   --assertion-audience AUD     token_endpoint (default), issuer, or a value of your choice
+  --assertion-lifetime-ms N    lifetime of client assertions (default 60000)
 
 Request:
   --scope S                    repeatable
@@ -264,6 +265,7 @@ fn parse(args: &[String]) -> Result<(ClientBuilder, Run), String> {
                 "issuer" => AssertionAudience::Issuer,
                 other => AssertionAudience::Custom(other.to_string()),
             }),
+            "--assertion-lifetime-ms" => b.assertion_lifetime(millis(&value)?),
             "--scope" => b.scope(value),
             "--audience" => b.audience(value),
             "--resource" => b.resource(value),

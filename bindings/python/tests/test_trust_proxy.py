@@ -77,12 +77,17 @@ def options(server: DevServer, **extra: object) -> dict[str, object]:
             "retry_policy": cctoken.RetryPolicy(max_attempts=1), **extra}
 
 
-def test_root_ca_only_trusts_only_the_given_certificates(tls_server):
+def test_root_ca_only_trusts_only_the_given_certificates(tls_server, tmp_path):
     ca = (tls_server.tls_dir / "ca.pem").read_bytes()
     with cctoken.Client(**options(tls_server, trust_store="root_ca_only", root_ca_pem=ca)) as client:
         assert client.token().access_token
-    # Another anchor (a client certificate, which did not issue the server's) is not enough.
-    other = (tls_server.tls_dir / "mtls.pem").read_bytes()
+    # Another CA (a second dev server's) is not enough.
+    other_server = DevServer(tmp_path / "other.log", tls_dir=tmp_path / "other-tls")
+    try:
+        other = (other_server.tls_dir / "ca.pem").read_bytes()
+    finally:
+        other_server.stop()
+    assert other != ca
     with cctoken.Client(**options(tls_server, trust_store="root_ca_only", root_ca_pem=other)) as client:
         with pytest.raises(cctoken.TlsError):
             client.token()
