@@ -41,11 +41,19 @@ sed -e "s|@VERSION@|$VERSION|g" -e "s|@MAJOR@|$MAJOR|g" -e "s|@ARCH@|$arch|g" pa
 tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=2026-01-01 -C "$work" -czf "dist/$sdk_name.tar.gz" "$sdk_name"
 
 # 2. The crate. --allow-dirty: `make test` runs this on working trees too; what is packaged is
-# what the tests test. The verification build of the extracted crate proves it builds alone.
-step "crate (cargo publish --dry-run)"
-"$CARGO" publish --dry-run --allow-dirty --quiet -p cctoken
-"$CARGO" package --no-verify --allow-dirty --quiet -p cctoken  # the same .crate, where dist can take it
-cp "target/package/cctoken-$VERSION.crate" dist/
+# what the tests test. `cargo publish --dry-run` builds the extracted crate on its own (a debug
+# build of everything): skipped when the .crate (deterministic) is the one it last passed.
+crate=target/package/cctoken-$VERSION.crate
+"$CARGO" package --no-verify --allow-dirty --quiet -p cctoken
+crate_sum=$(sha256sum "$crate" | cut -d' ' -f1)
+if [[ $(cat target/dist-crate-verified 2>/dev/null) != "$crate_sum" ]]; then
+    step "crate: cargo publish --dry-run (packages and builds the crate alone)"
+    "$CARGO" publish --dry-run --allow-dirty --quiet -p cctoken
+    echo "$crate_sum" >target/dist-crate-verified
+else
+    step "crate: unchanged since cargo publish --dry-run last passed on it"
+fi
+cp "$crate" dist/
 
 # 3. Python: tools in their own venv; the package built from a copy of bindings/python (its
 # tracked files) with the crate as native/ for the sdist and the SDK's stripped library for the wheel.

@@ -3,7 +3,8 @@
 # nor Rust. In a scratch directory outside the repository, with cargo and rustc taken off PATH,
 # it installs from dist/ only and fetches a token from the dev server shipped in the C archive:
 #   C       CMake find_package(cctoken): cctoken::cctoken (run with no LD_LIBRARY_PATH) and
-#           cctoken::cctoken_static; pkg-config: cctoken (shared) and cctoken-static (--static)
+#           cctoken::cctoken_static; pkg-config: cctoken (shared, rpath), cctoken-static, and
+#           `--static cctoken` on a static-only copy (Libs.private)
 #   Python  a fresh venv, pip install --no-index dist/*.whl, examples/python/fetch_token.py
 #   Go      a fresh module and module cache, the file GOPROXY, examples/go (oauth2.NewClient)
 #   CLI     bin/cctoken token ... from the archive, the header used with curl
@@ -131,13 +132,22 @@ export PKG_CONFIG_PATH=$sdk/lib/pkgconfig
 cc -std=c11 "$repo/examples/c/fetch_token.c" $(pkg-config --cflags --libs cctoken) \
     -Wl,-rpath,"$(pkg-config --variable=libdir cctoken)" -o c-pkgconfig/app_shared || fail "pkg-config shared link"
 # shellcheck disable=SC2046
-cc -std=c11 "$repo/examples/c/fetch_token.c" $(pkg-config --cflags --static --libs cctoken-static) \
-    -o c-pkgconfig/app_static || fail "pkg-config --static link"
+cc -std=c11 "$repo/examples/c/fetch_token.c" $(pkg-config --cflags --libs cctoken-static) \
+    -o c-pkgconfig/app_static || fail "pkg-config cctoken-static link"
 readelf -d c-pkgconfig/app_shared | grep -q "NEEDED.*libcctoken.so.$MAJOR" || fail "pkg-config shared build is not shared"
 ! readelf -d c-pkgconfig/app_static | grep -q "libcctoken" || fail "pkg-config static build needs libcctoken"
+# cctoken.pc's Libs.private, on a static-only install (a distribution's -dev package without the .so).
+mkdir -p static-only/lib/pkgconfig
+cp -r "$sdk/include" static-only/ && cp "$sdk/lib/libcctoken.a" static-only/lib/
+cp "$sdk/lib/pkgconfig/cctoken.pc" static-only/lib/pkgconfig/
+export PKG_CONFIG_PATH=$scratch/static-only/lib/pkgconfig
+# shellcheck disable=SC2046
+cc -std=c11 "$repo/examples/c/fetch_token.c" $(pkg-config --cflags --static --libs cctoken) \
+    -o c-pkgconfig/app_static_only || fail "pkg-config --static --libs cctoken on a static-only install"
 unset PKG_CONFIG_PATH
 expect "C, pkg-config cctoken (rpath)" c c-pkgconfig/app_shared
-expect "C, pkg-config --static cctoken-static" c c-pkgconfig/app_static
+expect "C, pkg-config cctoken-static" c c-pkgconfig/app_static
+expect "C, pkg-config --static cctoken (static-only install)" c c-pkgconfig/app_static_only
 
 # --- Python: the wheel in a fresh venv ---------------------------------------------------------
 wheels=("$dist"/cctoken-"$VERSION"-py3-none-manylinux_*.whl)
