@@ -77,13 +77,14 @@ test-go: stage interop-deps
 test-examples: stage
 	tools/run-examples.sh
 
-# One release build (the dependencies compile once, shared with `make stage`), with cargo's progress.
+# Release builds only, with cargo's progress. The dev server is built together with the cctoken
+# package: built alone, its dependencies' features differ and half of them would compile twice.
 demo:
-	@echo "demo: building the release library (libcctoken.so/.a), the dev server and the Rust example;"
-	@echo "demo: the first build compiles the dependencies too (about 1-2 minutes on 2 cores)"
+	@echo "demo: building the release library (libcctoken.so/.a) that every language uses;"
+	@echo "demo: the first build compiles the dependencies too (about 1-2 minutes on 2 idle cores)"
 	@$(MAKE) --no-print-directory stage
-	$(CARGO) build --release -p cctoken-dev-server
-	$(CARGO) build --release -p cctoken --example fetch_token
+	@echo "demo: building the dev server and the Rust example"
+	$(CARGO) build --release -p cctoken -p cctoken-dev-server --bins --example fetch_token
 	@echo "demo: starting the dev server, then the Rust, C, Python and Go examples against it (Go compiles first)"
 	@CCTOKEN_DEV_SERVER=$(CURDIR)/target/release/cctoken-dev-server CCTOKEN_EXAMPLE_PROFILE=release \
 		tools/run-examples.sh --demo
