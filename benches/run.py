@@ -91,7 +91,7 @@ class Run:
         # so that nothing on the terminal reads as a result.
         if args.smoke:
             Path(args.work).mkdir(parents=True, exist_ok=True)
-            self.chatter = open(Path(args.work) / "smoke-runners.log", "w")
+            self.chatter = open(Path(args.work) / "smoke-runners.log", "w")  # read it when a runner fails
         else:
             self.chatter = sys.stderr
 
@@ -126,7 +126,8 @@ class Run:
         log("criterion: " + " ".join(argv))
         self.server.reset()
         t0 = time.monotonic()
-        proc = subprocess.run(argv, cwd=REPO, env=self.env, stdout=self.chatter)
+        proc = subprocess.run(argv, cwd=REPO, env=self.env, stdout=self.chatter,
+                              stderr=self.chatter if self.args.smoke else None)  # its progress names iteration counts
         self.timings.append(("rust criterion (P1)", time.monotonic() - t0))
         names = {"cctoken": ("cctoken (Rust API)", True, "Client::token(); criterion, per-sample mean"),
                  "oauth2": ("oauth2 5.0.0 + RwLock", False,
