@@ -288,8 +288,16 @@ cct_status cct_client_clone(const struct cct_client *client,
                             struct cct_error **err);
 
 /**
- * Frees one client handle; the client ends with its last handle (a background refresher
- * thread, if enabled, stops then). NULL is a no-op.
+ * Frees one client handle; the client ends with its last handle. NULL is a no-op.
+ *
+ * Freeing the last handle cancels the client's work and waits for it: a token request still
+ * in flight (left running by a call that timed out, or a refresh-ahead) has its connection shut
+ * down, a retry waiting to be sent is dropped, and the background refresher stops. When this
+ * returns, no thread of this client runs and none of its requests is in progress, so the
+ * library may be unloaded (`dlclose`) once every client is freed. The wait is short: at most a
+ * TCP connect in progress (bounded by the connect timeout) or a host-name lookup in progress
+ * (bounded by the request timeout). Must not be
+ * called while another thread uses the same handle.
  */
 void cct_client_free(struct cct_client *client);
 
@@ -531,7 +539,9 @@ cct_status cct_config_set_retry_policy(struct cct_config *cfg,
                                        struct cct_error **err);
 
 /**
- * How long a credential failure is repeated without asking the server. Default 5000 ms; 0 disables.
+ * How long a permanent failure (any non-retryable error: bad credentials, invalid_request, a 404,
+ * a TLS failure, ...) is repeated without asking the server; a new secret, or a changed secret
+ * file, ends it early. Default 5000 ms; 0 disables.
  */
 cct_status cct_config_set_failure_cooldown_ms(struct cct_config *cfg,
                                               uint64_t ms,

@@ -403,9 +403,11 @@ impl ClientBuilder {
         self
     }
 
-    /// After a credential failure (`invalid_client`, `unauthorized_client`, `invalid_scope`, a
-    /// bare 401/403), callers get the same error without a request for this long. Default 5 s;
-    /// zero disables.
+    /// After a permanent failure (any error that is not retryable: `invalid_client`,
+    /// `invalid_request`, `unsupported_grant_type`, a 401/403/404, an HTML 400 from a gateway, a
+    /// TLS failure, a malformed token response, an unreadable secret file), callers get the same
+    /// error without a request for this long. A configuration change ends it early:
+    /// `set_client_secret`, or a re-read secret file that changed. Default 5 s; zero disables.
     pub fn failure_cooldown(mut self, d: Duration) -> Self {
         self.failure_cooldown = d;
         self

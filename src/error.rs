@@ -130,17 +130,13 @@ impl Error {
         }
     }
 
-    /// A credential or authorization failure that will not fix itself: the client cools down
-    /// instead of asking again at once.
-    pub(crate) fn is_credential_failure(&self) -> bool {
-        match self {
-            Error::OAuth(e) => {
-                matches!(e.error.as_str(), "invalid_client" | "unauthorized_client" | "invalid_scope")
-                    || matches!(e.http_status, 401 | 403)
-            }
-            Error::Http { status, .. } => matches!(status, 401 | 403),
-            _ => false,
-        }
+    /// A failure that asking again at once will not fix: every permanent (non-retryable) error
+    /// (bad credentials, `invalid_request`, `unsupported_grant_type`, a 404 from a wrong token
+    /// URL, an HTML 400 from a gateway, a TLS failure, a malformed 2xx, an unreadable secret
+    /// file). The cache repeats it to callers for `failure_cooldown` instead of sending a new
+    /// request each time; a configuration change ends that early.
+    pub(crate) fn cools_down(&self) -> bool {
+        !self.is_retryable()
     }
 }
 

@@ -194,15 +194,23 @@ fn jwt_lifetime(token: &str) -> Option<Lifetime> {
     Some(lifetime_from_seconds(exp - now))
 }
 
-/// `Retry-After`: delay-seconds or an HTTP-date (RFC 9110 §10.2.3).
+/// `Retry-After`: delay-seconds or an HTTP-date (RFC 9110 §10.2.3), clamped to
+/// [`MAX_RETRY_AFTER`]: the value comes from the server, and a huge one (`u64::MAX` seconds,
+/// the year 9999) must not overflow a deadline computed from it.
 pub(crate) fn parse_retry_after(value: &str) -> Option<Duration> {
     let value = value.trim();
-    if let Ok(secs) = value.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    let when = httpdate::parse_http_date(value).ok()?;
-    Some(when.duration_since(SystemTime::now()).unwrap_or(Duration::ZERO))
+    let delay = if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        // More digits than a u64 holds is still "a very long time", not "no header".
+        Duration::from_secs(value.parse::<u64>().unwrap_or(u64::MAX).min(MAX_RETRY_AFTER.as_secs()))
+    } else {
+        let when = httpdate::parse_http_date(value).ok()?;
+        when.duration_since(SystemTime::now()).unwrap_or(Duration::ZERO)
+    };
+    Some(delay.min(MAX_RETRY_AFTER))
 }
+
+/// The longest `Retry-After` kept: longer than any call may wait, so it still means "give up".
+pub(crate) const MAX_RETRY_AFTER: Duration = Duration::from_secs(86_400);
 
 /// A short, single-line, redacted excerpt of an error body for the error message. A body that
 /// mentions an access token is not quoted at all.

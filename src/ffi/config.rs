@@ -293,7 +293,9 @@ pub unsafe extern "C" fn cct_config_set_retry_policy(
     })
 }
 
-/// How long a credential failure is repeated without asking the server. Default 5000 ms; 0 disables.
+/// How long a permanent failure (any non-retryable error: bad credentials, invalid_request, a 404,
+/// a TLS failure, ...) is repeated without asking the server; a new secret, or a changed secret
+/// file, ends it early. Default 5000 ms; 0 disables.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cct_config_set_failure_cooldown_ms(
     cfg: *mut cct_config,
