@@ -72,9 +72,11 @@ git ls-files -z bindings/python | while IFS= read -r -d '' f; do
 done
 cp LICENSE "$pysrc/"
 tar -xzf "dist/cctoken-$VERSION.crate" -C "$pysrc/native" --strip-components=1
-(cd "$pysrc" && ../../../"$venv"/bin/python -m build --sdist --no-isolation --outdir ../../../dist) >"$work/sdist.log"
+(cd "$pysrc" && ../../../"$venv"/bin/python -m build --sdist --no-isolation --outdir ../../../dist) \
+    >"$work/sdist.log" 2>&1 || { cat "$work/sdist.log" >&2; exit 1; }
 (cd "$pysrc" && CCTOKEN_LIBRARY="$PWD/../$sdk_name/lib/libcctoken.so.$VERSION" \
-    ../../../"$venv"/bin/python -m build --wheel --no-isolation --outdir ../wheel) >"$work/wheel.log"
+    ../../../"$venv"/bin/python -m build --wheel --no-isolation --outdir ../wheel) \
+    >"$work/wheel.log" 2>&1 || { cat "$work/wheel.log" >&2; exit 1; }
 PATH="$PWD/$venv/bin:$PATH" "$venv/bin/auditwheel" repair --wheel-dir dist "$work"/wheel/*.whl >"$work/auditwheel.log" 2>&1 \
     || { cat "$work/auditwheel.log" >&2; exit 1; }
 "$venv/bin/auditwheel" show dist/*manylinux*.whl | tr '\n' ' ' | sed 's/  */ /g; s/^/dist: auditwheel: /; s/$/\n/'
