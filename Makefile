@@ -81,7 +81,7 @@ test-examples: stage
 # package: built alone, its dependencies' features differ and half of them would compile twice.
 demo:
 	@echo "demo: building the release library (libcctoken.so/.a) that every language uses;"
-	@echo "demo: the first build compiles the dependencies too (about 1-2 minutes on 2 idle cores)"
+	@echo "demo: the first build compiles the dependencies too (about 2 minutes on 2 idle cores)"
 	@$(MAKE) --no-print-directory stage
 	@echo "demo: building the dev server and the Rust example"
 	$(CARGO) build --release -p cctoken -p cctoken-dev-server --bins --example fetch_token
