@@ -95,14 +95,10 @@ impl Fetcher {
         if let Some(cert) = &cfg.client_cert {
             tls = tls.client_cert(Some(cert.tls.clone()));
         }
-        if !cfg.root_certs.is_empty() {
-            let roots = webpki_root_certs::TLS_SERVER_ROOT_CERTS
-                .iter()
-                .map(|c| ureq::tls::Certificate::from_der(c.as_ref()).to_owned())
-                .chain(cfg.root_certs.iter().cloned());
-            tls = tls.root_certs(ureq::tls::RootCerts::from(roots));
-        }
+        tls = tls.root_certs(crate::net::root_certs(cfg.trust_store, &cfg.root_certs)?);
         let config = ureq::Agent::config_builder()
+            // Decided at build time (`net::route`); never ureq's own reading of the environment.
+            .proxy(cfg.proxy.as_ref().map(|r| r.proxy.clone()))
             .http_status_as_error(false) // error bodies carry the OAuth error: read them
             .max_redirects(0) // never follow: a redirect would carry the credentials elsewhere
             .timeout_connect(Some(cfg.connect_timeout))
@@ -378,17 +374,12 @@ impl Fetcher {
         Ok(Fetched { parsed, sent_at })
     }
 
-    /// The proxy ureq took from the environment (`HTTPS_PROXY`, `ALL_PROXY`...) for the token
-    /// endpoint, as `scheme://host:port` (never its credentials); `None` without one, or when
-    /// `NO_PROXY` exempts the endpoint.
+    /// The proxy taken from the environment (`HTTPS_PROXY`, `ALL_PROXY`...) for the token
+    /// endpoint, as `scheme://host:port (from VAR)`, never its credentials; `None` without one.
     pub fn env_proxy(&self) -> Option<String> {
-        let proxy = self.agent.config().proxy().filter(|p| p.is_from_env())?;
-        if let Endpoint::TokenUrl(u) = &self.cfg.endpoint {
-            if u.as_str().parse::<ureq::http::Uri>().is_ok_and(|uri| proxy.is_no_proxy(&uri)) {
-                return None;
-            }
-        }
-        Some(format!("{}://{}:{}", proxy.protocol(), proxy.host(), proxy.port()).to_lowercase())
+        let route = self.cfg.proxy.as_ref().filter(|r| r.source != "proxy")?;
+        let p = &route.proxy;
+        Some(format!("{}://{}:{} (from {})", p.protocol().to_string().to_lowercase(), p.host(), p.port(), route.source))
     }
 
     /// A fresh RFC 7523 assertion for this request.

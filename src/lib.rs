@@ -26,6 +26,7 @@ mod events;
 mod fetch;
 mod jwt;
 mod metrics;
+mod net;
 mod redact;
 mod response;
 mod secret;
@@ -39,6 +40,7 @@ pub use error::{Error, OAuthError, TransportKind};
 pub use events::{Event, EventKind, FieldValue, Fields, Level};
 pub use jwt::{PrivateKey, SigningAlg};
 pub use metrics::{FETCH_LATENCY_BUCKETS, Histogram, Metrics, RequestOutcomes};
+pub use net::{Proxy, TrustStore};
 pub use secret::Secret;
 pub use token::Token;
 
