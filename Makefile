@@ -6,6 +6,8 @@
 #   make test      every suite: Rust, C (sanitizers + valgrind), Python, Go, examples
 #   make demo      dev server + the examples in every language
 #   make bench     side-by-side benchmarks (not part of test)
+#   make fuzz      each cargo-fuzz target for FUZZ_SECONDS (nightly + cargo-fuzz)
+#   make tsan      ThreadSanitizer over a mixed Rust / C ABI stress (nightly, rust-src)
 #   make install   PREFIX=/usr/local: library, header, pkg-config file
 
 CARGO   ?= cargo
@@ -18,7 +20,7 @@ DEV_SERVER := target/debug/cctoken-dev-server
 export CCTOKEN_DEV_SERVER := $(CURDIR)/$(DEV_SERVER)
 
 .PHONY: all build header stage test test-rust lint test-c test-python test-go test-examples \
-        interop-deps demo bench bench-smoke install clean
+        interop-deps demo bench bench-smoke install clean fuzz test-fuzz tsan
 
 all: build
 
@@ -42,7 +44,7 @@ stage:
 	mkdir -p bindings/python/cctoken
 	cp target/release/libcctoken.so bindings/python/cctoken/libcctoken.so
 
-test: lint test-rust stage test-c test-python test-go test-examples bench-smoke
+test: lint test-rust stage test-c test-python test-go test-examples bench-smoke test-fuzz
 	@echo "make test: all suites passed"
 
 lint:
@@ -84,6 +86,25 @@ bench: stage
 # Every benchmark once with tiny counts, so `make bench` cannot rot unnoticed.
 bench-smoke: stage
 	$(MAKE) -C benches smoke
+
+# Fuzzing: the targets and seed corpus are in fuzz/ (its own workspace, nightly). `make test`
+# replays the committed corpus and fuzzes each target for FUZZ_TEST_SECONDS.
+FUZZ_SECONDS      ?= 60
+FUZZ_TEST_SECONDS ?= 20
+
+fuzz:
+	tools/fuzz.sh $(FUZZ_SECONDS)
+
+test-fuzz:
+	tools/fuzz.sh --replay $(FUZZ_TEST_SECONDS)
+
+# ThreadSanitizer: tests/tsan (own workspace) built with -Zsanitizer=thread and -Zbuild-std,
+# after a deliberate-race program proves TSan reports races in this build.
+TSAN_SECONDS ?= 20
+
+tsan:
+	$(CARGO) build --quiet -p cctoken-dev-server
+	tools/tsan.sh $(TSAN_SECONDS)
 
 install: stage
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig

@@ -577,7 +577,11 @@ impl ClientBuilder {
                     Ok(ureq::tls::PemItem::Certificate(c)) => root_certs.push(c),
                     Ok(_) => {}
                     Err(e) => {
-                        return Err(Error::config("root_ca_pem", format!("not valid PEM: {e}")));
+                        // The parser's message quotes the offending line as bytes (unbounded,
+                        // caller data): keep only its kind, e.g. "PEM: IllegalSectionStart".
+                        let why = e.to_string();
+                        let kind: String = why.split([' ', '{', '(']).take(2).collect::<Vec<_>>().join(" ");
+                        return Err(Error::config("root_ca_pem", format!("not valid PEM: {}", kind.trim())));
                     }
                 }
             }

@@ -33,7 +33,12 @@ fuzz_target!(|data: &[u8]| {
     match discovery_metadata(b, rest) {
         Ok((token_url, _method)) => {
             let u = url::Url::parse(&token_url).expect("the chosen endpoint is a URL");
-            let loopback = matches!(u.host_str(), Some("127.0.0.1" | "[::1]" | "localhost"));
+            let loopback = match u.host() {
+                Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+                Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+                Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+                None => false,
+            };
             assert!(u.scheme() == "https" || (u.scheme() == "http" && loopback), "insecure endpoint {token_url}");
         }
         Err(e) => {

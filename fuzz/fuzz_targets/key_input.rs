@@ -26,7 +26,7 @@ fn check_key(k: Result<PrivateKey, Error>) {
 fn check_error(e: &Error) {
     let msg = e.to_string();
     assert!(!msg.contains(['\n', '\r']), "error message spans lines");
-    assert!(msg.chars().count() <= 1024, "error message of {} chars", msg.chars().count());
+    assert!(msg.chars().count() <= 1024, "error message of {} chars: {:.300}", msg.chars().count(), msg);
     assert!(!msg.contains("PRIVATE KEY-----") && !msg.contains("\"d\""), "key material in the message");
 }
 
