@@ -24,6 +24,13 @@ const WRONG: &CStr = c"tsan-wrong-secret";
 struct Handle(*mut cct_client);
 // SAFETY: every cct_client_* call is thread-safe (include/cctoken.h).
 unsafe impl Send for Handle {}
+
+impl Handle {
+    /// The pointer (a method, so closures capture the whole `Send` handle, not the raw field).
+    fn ptr(self) -> *mut cct_client {
+        self.0
+    }
+}
 // SAFETY: as above.
 unsafe impl Sync for Handle {}
 
@@ -102,15 +109,15 @@ fn c_token(h: Handle, timeout_ms: Option<u64>, invalidate: bool) -> cct_status {
     // SAFETY: `h` is live for the whole run; the token is freed once.
     unsafe {
         let s = match timeout_ms {
-            Some(ms) => call(|e| cct_client_get_token_timeout(h.0, ms, &mut token, e)),
-            None => call(|e| cct_client_get_token(h.0, &mut token, e)),
+            Some(ms) => call(|e| cct_client_get_token_timeout(h.ptr(), ms, &mut token, e)),
+            None => call(|e| cct_client_get_token(h.ptr(), &mut token, e)),
         };
         if s == CCT_STATUS_OK {
             let at: *const c_char = cct_token_access_token(token);
             assert!(!CStr::from_ptr(at).to_bytes().is_empty());
             let _ = (cct_token_expires_in_ms(token), cct_token_fresh_for_ms(token), cct_token_scope(token));
             if invalidate {
-                assert_eq!(call(|e| cct_client_invalidate(h.0, token, e)), CCT_STATUS_OK);
+                assert_eq!(call(|e| cct_client_invalidate(h.ptr(), token, e)), CCT_STATUS_OK);
             }
             cct_token_free(token);
         }
@@ -164,7 +171,7 @@ fn main() {
         "c-clone-free",
         Box::new(move |_| {
             let mut other = ptr::null_mut();
-            assert_eq!(call(|e| unsafe { cct_client_clone(c.0, &mut other, e) }), CCT_STATUS_OK);
+            assert_eq!(call(|e| unsafe { cct_client_clone(c.ptr(), &mut other, e) }), CCT_STATUS_OK);
             let s = c_token(Handle(other), Some(200), false);
             // SAFETY: the clone made above, freed once.
             unsafe { cct_client_free(other) };
@@ -177,7 +184,7 @@ fn main() {
             // A wrong secret now and then: fetches fail with invalid_client and cool down; the
             // right one ends the cool-down.
             let secret = if i % 4 == 3 { WRONG } else { SECRET };
-            let s = call(|e| unsafe { cct_client_set_client_secret(c.0, secret.as_ptr(), e) });
+            let s = call(|e| unsafe { cct_client_set_client_secret(c.ptr(), secret.as_ptr(), e) });
             thread::sleep(Duration::from_millis(if i % 4 == 3 { 30 } else { 100 }));
             s == CCT_STATUS_OK
         }),
@@ -209,7 +216,7 @@ fn main() {
         w.expect("spawn worker").join().expect("worker");
     }
     // With the right secret back, both clients still work.
-    assert_eq!(call(|e| unsafe { cct_client_set_client_secret(c.0, SECRET.as_ptr(), e) }), CCT_STATUS_OK);
+    assert_eq!(call(|e| unsafe { cct_client_set_client_secret(c.ptr(), SECRET.as_ptr(), e) }), CCT_STATUS_OK);
     let deadline = Instant::now() + Duration::from_secs(30);
     while c_token(c, Some(3000), false) != CCT_STATUS_OK {
         assert!(Instant::now() < deadline, "no token after the stress");
@@ -218,9 +225,9 @@ fn main() {
     rust.token().expect("rust client after the stress");
     let metrics = rust.metrics();
     let mut m = cct_metrics::default();
-    assert_eq!(call(|e| unsafe { cct_client_metrics(c.0, &mut m, e) }), CCT_STATUS_OK);
+    assert_eq!(call(|e| unsafe { cct_client_metrics(c.ptr(), &mut m, e) }), CCT_STATUS_OK);
     // SAFETY: the last handle, freed once.
-    unsafe { cct_client_free(c.0) };
+    unsafe { cct_client_free(c.ptr()) };
     drop(rust);
     println!(
         "tsan stress: {} operations in {seconds} s ({} succeeded); C client: {} fetches, {} failures, {} stale; \
