@@ -30,7 +30,11 @@ pub fn token_response(
     secrets: &[&str],
 ) -> Result<ParsedToken, Error> {
     let answer = Answer { status, content_type, retry_after, body };
-    let p = crate::response::parse(&answer, requested_scope, default_lifetime, secrets)?;
+    let mut echoes = crate::redact::Echoes::new();
+    for s in secrets {
+        echoes.secret(s);
+    }
+    let p = crate::response::parse(&answer, requested_scope, default_lifetime, &echoes)?;
     Ok(ParsedToken {
         access_token: p.access_token.as_str().to_string(),
         token_type: p.token_type.as_str().to_string(),

@@ -391,7 +391,6 @@ fn long_retry_after(e: &Error) -> bool {
 }
 
 #[test]
-#[ignore = "fixed on branch core (issue 8 defect 1)"]
 fn overflowing_retry_after_is_clamped() {
     case(Mode::RetryAfterOverflow, long_retry_after);
 }

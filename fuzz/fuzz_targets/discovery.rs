@@ -9,10 +9,10 @@ use cctoken::fuzzing::discovery_metadata;
 use cctoken::{AuthMethod, ClientBuilder, PrivateKey};
 use libfuzzer_sys::fuzz_target;
 
-/// Issue 8 defect 8: a foreign `issuer` is quoted verbatim (CR/LF, any length) in the error.
-/// Fixed on another branch; set to true once merged (pending/discovery/ holds the reproducer,
-/// to move into corpus/discovery/ then).
-const SERVER_TEXT_BOUNDED: bool = false;
+/// Issue 8 defect 8 (a foreign `issuer` was quoted verbatim, CR/LF and any length, in the
+/// error) is fixed; its reproducer is corpus/discovery/defect8-issuer-with-newline. A switch so
+/// a future regression can be parked the same way while it is being fixed.
+const SERVER_TEXT_BOUNDED: bool = true;
 
 const ISSUERS: [&str; 3] =
     ["https://as.example.com/tenant", "https://as.example.com", "http://127.0.0.1:8080/realms/x"];
