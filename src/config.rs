@@ -464,7 +464,7 @@ impl ClientBuilder {
         Client::from_config(self.validate()?)
     }
 
-    fn validate(self) -> Result<Config, Error> {
+    pub(crate) fn validate(self) -> Result<Config, Error> {
         let insecure = self.allow_insecure_http;
         let endpoint = match (&self.token_url, &self.issuer) {
             (Some(_), Some(_)) => return Err(Error::config("issuer", "set token_url or issuer, not both")),
