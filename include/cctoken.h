@@ -438,6 +438,8 @@ cct_status cct_config_set_client_id(struct cct_config *cfg,
 
 /**
  * Client secret. Copied into memory that is zeroed when freed; the caller may wipe its copy.
+ * Setting both this and `cct_config_set_client_secret_file` makes `cct_client_new` fail with
+ * `CCT_STATUS_CONFIG` naming both (as in Python and Go: neither silently wins).
  */
 cct_status cct_config_set_client_secret(struct cct_config *cfg,
                                         const char *secret,
@@ -445,7 +447,9 @@ cct_status cct_config_set_client_secret(struct cct_config *cfg,
 
 /**
  * Reads the client secret from `path` (one trailing newline removed); with `reread`, again
- * before every token request, so a rotated file is picked up.
+ * before every token request, so a rotated file is picked up. The path must name a regular
+ * file of at most 64 KiB (a FIFO, device or directory is refused without blocking). Setting
+ * both this and `cct_config_set_client_secret` makes `cct_client_new` fail (see there).
  */
 cct_status cct_config_set_client_secret_file(struct cct_config *cfg,
                                              const char *path,

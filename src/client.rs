@@ -113,8 +113,11 @@ impl Client {
         self.0.cache.counters.snapshot()
     }
 
-    /// Hex digest of everything that selects the token (URL, client id, auth method, hashed
-    /// credential, sorted scopes, audience, resources, extra parameters). Safe to log.
+    /// Hex digest of everything that selects the token (URL, client id, auth method, sorted
+    /// scopes, audience, resources, extra parameters, and the public key or certificate
+    /// fingerprint of a key or certificate credential). The client secret takes no part, so the
+    /// key reveals nothing about it and stays the same when the secret rotates. Safe to log;
+    /// the same in every process with the same configuration.
     pub fn cache_key(&self) -> &str {
         &self.0.cfg.cache_key
     }

@@ -15,6 +15,7 @@ use crate::config::{AssertionAudience, AuthMethod, Config, Endpoint};
 use crate::error::TransportKind;
 use crate::jwt::{self, Signer, SigningAlg};
 use crate::metrics::Counters;
+use crate::redact::Echoes;
 use crate::response::{self, Answer, Parsed};
 use crate::secret::{Secret, SecretSource};
 
@@ -294,9 +295,14 @@ impl Fetcher {
         for (k, v) in &cfg.extra_params {
             form.append_pair(k, v);
         }
-        let basic = |id: &str, secret: &str| {
+        // Every credential form this request sends, so that server text echoing one is scrubbed.
+        let mut echoes = Echoes::new();
+        echoes.secret(secret_text);
+        let mut basic = |id: &str, secret: &str| {
             let pair = Zeroizing::new(format!("{id}:{secret}"));
-            Zeroizing::new(format!("Basic {}", B64.encode(pair.as_bytes())))
+            let value = Zeroizing::new(B64.encode(pair.as_bytes()));
+            echoes.basic(&value, id.len());
+            Zeroizing::new(format!("Basic {}", value.as_str()))
         };
         let mut authorization = None;
         match resolved.auth_method {
@@ -311,6 +317,7 @@ impl Fetcher {
             }
             AuthMethod::ClientSecretJwt | AuthMethod::PrivateKeyJwt => {
                 let assertion = self.client_assertion(resolved, secret_text)?;
+                echoes.assertion(&assertion);
                 form.append_pair("client_id", &cfg.client_id);
                 form.append_pair("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer");
                 form.append_pair("client_assertion", &assertion);
@@ -358,14 +365,9 @@ impl Fetcher {
         }
         let body = Zeroizing::new(read_body(&mut response)?);
 
-        let encoded_secret = form_encode(secret_text);
-        let mut redactions = vec![secret_text, encoded_secret.as_str()];
-        if let Some(auth) = &authorization {
-            redactions.push(auth.trim_start_matches("Basic "));
-        }
         let answer =
             Answer { status, content_type: content_type.as_deref(), retry_after: retry_after.as_deref(), body: &body };
-        let parsed = response::parse(&answer, self.scope.as_deref(), cfg.default_lifetime, &redactions)?;
+        let parsed = response::parse(&answer, self.scope.as_deref(), cfg.default_lifetime, &echoes)?;
         Ok(Fetched { parsed, sent_at })
     }
 
@@ -377,16 +379,18 @@ impl Fetcher {
             AssertionAudience::Issuer => resolved.issuer.as_deref().unwrap_or(resolved.token_url.as_str()),
             AssertionAudience::Custom(aud) => aud.as_str(),
         };
-        let (alg, signer) = match (resolved.auth_method, &cfg.private_key) {
+        let (alg, signer, own_kid) = match (resolved.auth_method, &cfg.private_key) {
             (AuthMethod::PrivateKeyJwt, Some(key)) => {
-                (cfg.signing_alg.unwrap_or_else(|| key.default_alg()), Signer::Key(key))
+                (cfg.signing_alg.unwrap_or_else(|| key.default_alg()), Signer::Key(key), key.key_id())
             }
             (AuthMethod::PrivateKeyJwt, None) => {
                 return Err(Error::config("private_key", "missing (required by private_key_jwt)"));
             }
-            _ => (SigningAlg::HS256, Signer::Secret(secret_text)),
+            _ => (SigningAlg::HS256, Signer::Secret(secret_text), None),
         };
-        jwt::client_assertion(&cfg.client_id, audience, cfg.assertion_lifetime, alg, cfg.key_id.as_deref(), signer)
+        // An explicit key_id wins; else a JWK's own `kid` names the key.
+        let kid = cfg.key_id.as_deref().or(own_kid);
+        jwt::client_assertion(&cfg.client_id, audience, cfg.assertion_lifetime, alg, kid, signer)
     }
 }
 
@@ -431,7 +435,7 @@ pub(crate) fn transport_error(e: ureq::Error) -> Error {
         }
         _ => TransportKind::Io,
     };
-    Error::Transport { kind, message: e.to_string() }
+    Error::Transport { kind, message: crate::redact::sanitize(&e.to_string(), 300) }
 }
 
 #[cfg(test)]
