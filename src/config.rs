@@ -540,6 +540,10 @@ impl ClientBuilder {
         if self.assertion_lifetime.is_zero() {
             return Err(Error::config("assertion_lifetime", "must be greater than zero"));
         }
+        // A long-lived assertion is a replayable credential, and servers refuse them anyway.
+        if self.assertion_lifetime > Duration::from_secs(3600) {
+            return Err(Error::config("assertion_lifetime", "must be at most one hour"));
+        }
         if let Some(kid) = &self.key_id {
             check_text("key_id", kid)?;
         }
