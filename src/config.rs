@@ -306,7 +306,7 @@ impl ClientBuilder {
         self
     }
 
-    /// Lifetime (`exp` − `iat`) of client assertions. Default 60 s.
+    /// Lifetime (`exp` − `iat`) of client assertions. Default 60 s, at most one hour.
     pub fn assertion_lifetime(mut self, d: Duration) -> Self {
         self.assertion_lifetime = d;
         self
