@@ -308,7 +308,7 @@ impl ClientBuilder {
         self
     }
 
-    /// Lifetime (`exp` − `iat`) of client assertions. Default 60 s.
+    /// Lifetime (`exp` − `iat`) of client assertions. Default 60 s, at most one hour.
     pub fn assertion_lifetime(mut self, d: Duration) -> Self {
         self.assertion_lifetime = d;
         self
@@ -479,7 +479,7 @@ impl ClientBuilder {
         Client::from_config(self.validate()?)
     }
 
-    fn validate(self) -> Result<Config, Error> {
+    pub(crate) fn validate(self) -> Result<Config, Error> {
         let insecure = self.allow_insecure_http;
         let endpoint = match (&self.token_url, &self.issuer) {
             (Some(_), Some(_)) => return Err(Error::config("issuer", "set token_url or issuer, not both")),
@@ -554,6 +554,10 @@ impl ClientBuilder {
         }
         if self.assertion_lifetime.is_zero() {
             return Err(Error::config("assertion_lifetime", "must be greater than zero"));
+        }
+        // A long-lived assertion is a replayable credential, and servers refuse them anyway.
+        if self.assertion_lifetime > Duration::from_secs(3600) {
+            return Err(Error::config("assertion_lifetime", "must be at most one hour"));
         }
         if let Some(kid) = &self.key_id {
             check_text("key_id", kid)?;
