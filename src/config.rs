@@ -183,6 +183,10 @@ pub struct ClientBuilder {
     user_agent: String,
     allow_insecure_http: bool,
     background_refresh: bool,
+    cache_dir: Option<PathBuf>,
+    redis_url: Option<Result<crate::store::RedisUrl, Error>>,
+    redis_ca_pem: Option<Vec<u8>>,
+    store_timeout: Duration,
 }
 
 impl Default for ClientBuilder {
@@ -217,6 +221,10 @@ impl Default for ClientBuilder {
             user_agent: concat!("cctoken/", env!("CARGO_PKG_VERSION")).to_string(),
             allow_insecure_http: false,
             background_refresh: false,
+            cache_dir: None,
+            redis_url: None,
+            redis_ca_pem: None,
+            store_timeout: Duration::from_millis(200),
         }
     }
 }
@@ -435,12 +443,41 @@ impl ClientBuilder {
         self
     }
 
+    /// Shares tokens with the other processes of this host through a directory (created 0700 if
+    /// missing; refused if owned by another user or writable by group or others). See the
+    /// README's "Shared cache stores".
+    pub fn cache_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.cache_dir = Some(dir.into());
+        self
+    }
+
+    /// Shares tokens across machines through Redis: `redis://[user:password@]host:port[/db]`, or
+    /// `rediss://` for TLS. The password never appears in errors or `Debug`.
+    pub fn redis_url(mut self, url: &str) -> Self {
+        self.redis_url = Some(crate::store::RedisUrl::parse(url));
+        self
+    }
+
+    /// CA certificate(s), PEM, that the `rediss://` server's certificate must chain to (instead
+    /// of the public web roots).
+    pub fn redis_ca_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.redis_ca_pem = Some(pem.into());
+        self
+    }
+
+    /// Bound on each shared store operation (default 200 ms); a slower store counts as failed
+    /// and the client fetches on its own.
+    pub fn store_timeout(mut self, d: Duration) -> Self {
+        self.store_timeout = d;
+        self
+    }
+
     /// Validates everything and builds the client. No network traffic happens here.
     pub fn build(self) -> Result<Client, Error> {
         Client::from_config(self.validate()?)
     }
 
-    fn validate(self) -> Result<Config, Error> {
+    pub(crate) fn validate(self) -> Result<Config, Error> {
         let insecure = self.allow_insecure_http;
         let endpoint = match (&self.token_url, &self.issuer) {
             (Some(_), Some(_)) => return Err(Error::config("issuer", "set token_url or issuer, not both")),
@@ -550,6 +587,7 @@ impl ClientBuilder {
             ("request_timeout", self.request_timeout),
             ("call_timeout", self.call_timeout),
             ("default_lifetime", self.default_lifetime),
+            ("store_timeout", self.store_timeout),
         ] {
             if d.is_zero() {
                 return Err(Error::config(field, "must be greater than zero"));
@@ -586,6 +624,13 @@ impl ClientBuilder {
             }
         }
         check_text("user_agent", &self.user_agent)?;
+        let store = match (self.cache_dir, self.redis_url) {
+            (Some(_), Some(_)) => return Err(Error::config("cache_dir", "set cache_dir or redis_url, not both")),
+            (Some(dir), None) if dir.as_os_str().is_empty() => return Err(Error::config("cache_dir", "empty")),
+            (Some(dir), None) => Some(crate::store::StoreConfig::File(dir)),
+            (None, Some(url)) => Some(crate::store::StoreConfig::Redis { url: url?, ca_pem: self.redis_ca_pem }),
+            (None, None) => None,
+        };
 
         let mut scopes = self.scopes;
         // Keep the caller's order on the wire; only the cache key sorts.
@@ -618,6 +663,8 @@ impl ClientBuilder {
             background_refresh: self.background_refresh,
             allow_insecure_http: insecure,
             cache_key: String::new(),
+            store,
+            store_timeout: self.store_timeout,
         };
         cfg.cache_key = cfg.compute_cache_key();
         Ok(cfg)
@@ -747,6 +794,9 @@ pub(crate) struct Config {
     pub background_refresh: bool,
     pub allow_insecure_http: bool,
     pub cache_key: String,
+    /// The shared store under the in-memory cache, if any.
+    pub store: Option<crate::store::StoreConfig>,
+    pub store_timeout: Duration,
 }
 
 /// Where the token endpoint comes from.

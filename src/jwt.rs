@@ -60,7 +60,17 @@ impl std::str::FromStr for SigningAlg {
 
 /// A private key for `private_key_jwt` or DPoP. `Debug` never shows key material.
 #[derive(Clone)]
-pub struct PrivateKey(Arc<KeyPair>);
+pub struct PrivateKey(Arc<KeyPair>, Arc<Zeroizing<[u8; 32]>>);
+
+/// SHA-256 of the private key material: input to the shared store's key derivation (ring does
+/// not hand the material back once a key pair is loaded).
+fn material_digest(material: &[u8]) -> Arc<Zeroizing<[u8; 32]>> {
+    use sha2::Digest as _;
+    let mut h = sha2::Sha256::new();
+    h.update(b"cctoken private key material");
+    h.update(material);
+    Arc::new(Zeroizing::new(h.finalize().into()))
+}
 
 enum KeyPair {
     Rsa(RsaKeyPair),
@@ -114,7 +124,8 @@ impl PrivateKey {
             }
             _ => Err("unsupported private key format".to_string()),
         };
-        pair.map(|p| PrivateKey(Arc::new(p))).map_err(|why| bad_key(field, why))
+        let digest = material_digest(key.secret_der());
+        pair.map(|p| PrivateKey(Arc::new(p), digest)).map_err(|why| bad_key(field, why))
     }
 
     /// Parses a private JWK (RFC 7517): `RSA` (n, e, d, p, q, dp, dq, qi), `EC` P-256
@@ -159,7 +170,13 @@ impl PrivateKey {
             }
             _ => Err("supported JWKs: RSA, EC P-256, OKP Ed25519".to_string()),
         };
-        pair.map(|p| PrivateKey(Arc::new(p))).map_err(|why| bad_key(F, format!("invalid JWK: {why}")))
+        let digest = material_digest(&part("d")?);
+        pair.map(|p| PrivateKey(Arc::new(p), digest)).map_err(|why| bad_key(F, format!("invalid JWK: {why}")))
+    }
+
+    /// A digest of the private material, for deriving the shared store's keys.
+    pub(crate) fn secret_digest(&self) -> &[u8] {
+        &self.1[..]
     }
 
     /// A fresh P-256 key (for DPoP when none is supplied).
@@ -169,7 +186,7 @@ impl PrivateKey {
             .map_err(|_| Error::config("dpop_key", "cannot generate a P-256 key"))?;
         let pair = EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng)
             .map_err(|_| Error::config("dpop_key", "cannot load the generated key"))?;
-        Ok(PrivateKey(Arc::new(KeyPair::Ec(pair))))
+        Ok(PrivateKey(Arc::new(KeyPair::Ec(pair)), material_digest(pkcs8.as_ref())))
     }
 
     /// The algorithm a key of this type signs with by default.

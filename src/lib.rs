@@ -27,6 +27,7 @@ mod jwt;
 mod metrics;
 mod response;
 mod secret;
+mod store;
 mod token;
 
 pub mod ffi;

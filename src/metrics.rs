@@ -23,6 +23,15 @@ pub struct Metrics {
     pub stale_served: u64,
     /// Duration of the last completed fetch, retries included.
     pub last_fetch_latency: Duration,
+    /// Local misses answered by the shared store (no token request).
+    pub store_hits: u64,
+    /// Local misses that found no usable entry in the shared store.
+    pub store_misses: u64,
+    /// Shared store failures (unreachable, slow, unwritable, corrupt entry); each fell back to
+    /// fetching directly.
+    pub store_errors: u64,
+    /// Fetches that found another process holding the store's lease and waited for its entry.
+    pub store_lease_waits: u64,
 }
 
 /// A counter bumped on every cache hit by every thread: striped over cache lines so that
@@ -61,6 +70,10 @@ pub(crate) struct Counters {
     pub coalesced_waiters: AtomicU64,
     pub stale_served: AtomicU64,
     pub last_fetch_latency_us: AtomicU64,
+    pub store_hits: AtomicU64,
+    pub store_misses: AtomicU64,
+    pub store_errors: AtomicU64,
+    pub store_lease_waits: AtomicU64,
 }
 
 impl Counters {
@@ -78,6 +91,10 @@ impl Counters {
             coalesced_waiters: self.coalesced_waiters.load(Relaxed),
             stale_served: self.stale_served.load(Relaxed),
             last_fetch_latency: Duration::from_micros(self.last_fetch_latency_us.load(Relaxed)),
+            store_hits: self.store_hits.load(Relaxed),
+            store_misses: self.store_misses.load(Relaxed),
+            store_errors: self.store_errors.load(Relaxed),
+            store_lease_waits: self.store_lease_waits.load(Relaxed),
         }
     }
 }

@@ -15,12 +15,18 @@ usage: cctoken token (--token-url URL | --issuer URL) --client-id ID
                                     self_signed_tls_client_auth|none]
                      [--key-id KID] [--ca-file PEM]... [--dpop] [--timeout-ms N]
                      [--format token|json|header]
+                     [--no-cache | --cache-dir DIR | --redis-url URL [--redis-ca-file PEM]]
+                     [--store-timeout-ms N]
 
 Prints an OAuth 2.0 client-credentials access token (RFC 6749 §4.4).
   --format token   the access token alone (default)
   --format json    {\"access_token\",\"token_type\",\"expires_in\",\"scope\"}
   --format header  Authorization: <type> <token>
 The secret is never taken on the command line (it would show in `ps`).
+Tokens are cached, encrypted, in $XDG_CACHE_HOME/cctoken (else ~/.cache/cctoken), so
+repeated runs make one token request per token lifetime; --no-cache turns that off,
+--cache-dir picks another directory, --redis-url shares tokens through Redis instead
+(put a password in CCTOKEN_REDIS_URL rather than on the command line, where `ps` shows it).
 Exit status: 0 success, 1 the token could not be obtained, 2 usage error.
 
 example:
@@ -87,6 +93,10 @@ fn parse(args: &[String]) -> Result<(cctoken::ClientBuilder, Format, Duration), 
     let mut format = Format::Token;
     let mut timeout = Duration::from_secs(30);
     let (mut cert, mut key) = (None, None);
+    let mut store = match std::env::var("CCTOKEN_REDIS_URL") {
+        Ok(url) => Some(Store::Redis(url)),
+        Err(_) => default_cache_dir().map(Store::Dir),
+    };
     let mut it = args.iter();
     while let Some(flag) = it.next() {
         if flag == "-h" || flag == "--help" {
@@ -94,6 +104,10 @@ fn parse(args: &[String]) -> Result<(cctoken::ClientBuilder, Format, Duration), 
         }
         if flag == "--dpop" {
             b = b.dpop(true);
+            continue;
+        }
+        if flag == "--no-cache" {
+            store = None;
             continue;
         }
         let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
@@ -126,6 +140,18 @@ fn parse(args: &[String]) -> Result<(cctoken::ClientBuilder, Format, Duration), 
                 timeout = Duration::from_millis(value.parse().map_err(|_| "--timeout-ms takes a number")?);
                 b.call_timeout(timeout)
             }
+            "--cache-dir" => {
+                store = Some(Store::Dir(value.into()));
+                b
+            }
+            "--redis-url" => {
+                store = Some(Store::Redis(value.clone()));
+                b
+            }
+            "--redis-ca-file" => b.redis_ca_pem(read(flag, value)?),
+            "--store-timeout-ms" => {
+                b.store_timeout(Duration::from_millis(value.parse().map_err(|_| "--store-timeout-ms takes a number")?))
+            }
             "--format" => {
                 format = match value.as_str() {
                     "token" => Format::Token,
@@ -143,7 +169,26 @@ fn parse(args: &[String]) -> Result<(cctoken::ClientBuilder, Format, Duration), 
         (None, None) => {}
         _ => return Err("--client-cert-file and --client-key-file go together".into()),
     }
+    b = match store {
+        Some(Store::Dir(dir)) => b.cache_dir(dir),
+        Some(Store::Redis(url)) => b.redis_url(&url),
+        None => b,
+    };
     Ok((b, format, timeout))
+}
+
+enum Store {
+    Dir(std::path::PathBuf),
+    Redis(String),
+}
+
+/// The per-user cache directory (XDG base directory conventions).
+fn default_cache_dir() -> Option<std::path::PathBuf> {
+    let base = match std::env::var_os("XDG_CACHE_HOME").filter(|d| std::path::Path::new(d).is_absolute()) {
+        Some(dir) => dir.into(),
+        None => std::path::PathBuf::from(std::env::var_os("HOME").filter(|h| !h.is_empty())?).join(".cache"),
+    };
+    Some(base.join("cctoken"))
 }
 
 fn read(flag: &str, path: &str) -> Result<Vec<u8>, String> {
