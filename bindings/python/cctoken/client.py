@@ -151,6 +151,14 @@ class Metrics:
     stale_served: int
     #: Duration of the last completed fetch, in seconds.
     last_fetch_latency: float
+    #: Local misses answered by the shared store (``cache_dir`` / ``redis_url``): no request.
+    store_hits: int = 0
+    #: Local misses that found no usable entry in the shared store.
+    store_misses: int = 0
+    #: Shared store failures, each followed by a direct fetch.
+    store_errors: int = 0
+    #: Fetches that waited for another process holding the store's lease.
+    store_lease_waits: int = 0
 
 
 # Every open client, so the fork hook can reach them; weak, so it keeps none of them alive.
@@ -272,9 +280,11 @@ class Client:
     def metrics(self) -> Metrics:
         """A snapshot of the counters; ``hits`` includes the binding's fast-path hits."""
         out = n.cct_metrics()
+        store = n.cct_store_metrics()
         handle, _ = self._acquire()
         try:
             call(n.lib.cct_client_metrics, handle.ptr, ctypes.byref(out))
+            call(n.lib.cct_client_store_metrics, handle.ptr, ctypes.byref(store))
         finally:
             self._release(handle)
         with self._lock:
@@ -290,6 +300,10 @@ class Client:
             coalesced_waiters=out.coalesced_waiters,
             stale_served=out.stale_served,
             last_fetch_latency=out.last_fetch_latency_us / 1e6,
+            store_hits=store.store_hits,
+            store_misses=store.store_misses,
+            store_errors=store.store_errors,
+            store_lease_waits=store.store_lease_waits,
         )
 
     # -- DPoP (RFC 9449) ------------------------------------------------------------------------

@@ -33,7 +33,10 @@ SCALARS = {
     "bool": ctypes.c_bool,
     "double": ctypes.c_double,
 }
-HANDLES = {name: getattr(n, name) for name in ("cct_config", "cct_client", "cct_token", "cct_error", "cct_metrics")}
+HANDLES = {
+    name: getattr(n, name)
+    for name in ("cct_config", "cct_client", "cct_token", "cct_error", "cct_metrics", "cct_store_metrics")
+}
 
 
 def expected_ctype(c_type: str) -> object:
