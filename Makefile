@@ -17,7 +17,7 @@ DEV_SERVER := target/debug/cctoken-dev-server
 
 export CCTOKEN_DEV_SERVER := $(CURDIR)/$(DEV_SERVER)
 
-.PHONY: all build header stage test test-rust lint test-c test-python test-go test-examples \
+.PHONY: all build header stage test test-rust lint test-c test-python test-go test-store test-examples \
         interop-deps demo bench bench-smoke install clean
 
 all: build
@@ -42,7 +42,7 @@ stage:
 	mkdir -p bindings/python/cctoken
 	cp target/release/libcctoken.so bindings/python/cctoken/libcctoken.so
 
-test: lint test-rust stage test-c test-python test-go test-examples bench-smoke
+test: lint test-rust stage test-c test-python test-go test-store test-examples bench-smoke
 	@echo "make test: all suites passed"
 
 lint:
@@ -69,6 +69,11 @@ test-python: stage interop-deps
 
 test-go: stage interop-deps
 	$(MAKE) -C bindings/go test
+
+# Python, Go and C processes sharing one cache directory (tests/store/run.py).
+test-store: stage
+	$(CARGO) build --quiet -p cctoken-dev-server
+	python3 tests/store/run.py
 
 test-examples: stage
 	tools/run-examples.sh
