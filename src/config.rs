@@ -452,7 +452,8 @@ impl ClientBuilder {
     }
 
     /// Shares tokens across machines through Redis: `redis://[user:password@]host:port[/db]`, or
-    /// `rediss://` for TLS. The password never appears in errors or `Debug`.
+    /// `rediss://` for TLS; several comma-separated seed nodes for a Redis Cluster. The password
+    /// never appears in errors or `Debug`.
     pub fn redis_url(mut self, url: &str) -> Self {
         self.redis_url = Some(crate::store::RedisUrl::parse(url));
         self

@@ -308,3 +308,183 @@ fn a_wrong_password_or_an_unreachable_redis_is_counted_and_never_shown() {
     assert!(started.elapsed() < Duration::from_secs(5));
     assert!(c.metrics().store_errors >= 1);
 }
+
+/// Six `redis-server` processes in cluster mode (three masters, a replica each), formed with
+/// `redis-cli --cluster create`; a password on every node.
+struct Cluster {
+    nodes: Vec<(u16, Child)>,
+    dir: PathBuf,
+}
+
+const CLUSTER_PASSWORD: &str = "cluster-Pa55";
+
+impl Cluster {
+    fn start() -> Cluster {
+        let dir = std::env::temp_dir().join(format!("cctoken-cluster-{}-{:x}", std::process::id(), rand_u64()));
+        let mut nodes = Vec::new();
+        for _ in 0..6 {
+            let port = free_port();
+            let node_dir = dir.join(port.to_string());
+            fs::create_dir_all(&node_dir).unwrap();
+            let child = Command::new("redis-server")
+                .args(["--bind", "127.0.0.1", "--port", &port.to_string(), "--dir"])
+                .arg(&node_dir)
+                .args(["--save", "", "--appendonly", "no", "--cluster-enabled", "yes"])
+                .args(["--cluster-node-timeout", "1000", "--cluster-replica-validity-factor", "0"])
+                .args(["--requirepass", CLUSTER_PASSWORD, "--masterauth", CLUSTER_PASSWORD])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("redis-server");
+            nodes.push((port, child));
+        }
+        let cluster = Cluster { nodes, dir };
+        for (port, _) in &cluster.nodes {
+            let end = Instant::now() + Duration::from_secs(20);
+            while TcpStream::connect(("127.0.0.1", *port)).is_err() {
+                assert!(Instant::now() < end, "redis-server did not start");
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        let addrs: Vec<String> = cluster.nodes.iter().map(|(p, _)| format!("127.0.0.1:{p}")).collect();
+        let out = Command::new("redis-cli")
+            .args(["--no-auth-warning", "--cluster", "create"])
+            .args(&addrs)
+            .args(["--cluster-replicas", "1", "--cluster-yes"])
+            .env("REDISCLI_AUTH", CLUSTER_PASSWORD)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "redis-cli --cluster create failed");
+        cluster.wait_ok(None);
+        cluster
+    }
+
+    fn cli(&self, port: u16, args: &[&str]) -> Option<String> {
+        let out = Command::new("redis-cli")
+            .args(["-h", "127.0.0.1", "-p", &port.to_string(), "--no-auth-warning"])
+            .args(args)
+            .env("REDISCLI_AUTH", CLUSTER_PASSWORD)
+            .output()
+            .ok()?;
+        out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+    }
+
+    /// Until every live node (but `dead`) reports cluster_state:ok.
+    fn wait_ok(&self, dead: Option<u16>) {
+        let end = Instant::now() + Duration::from_secs(30);
+        loop {
+            let ok =
+                self.nodes.iter().filter(|(p, _)| Some(*p) != dead).all(|(p, _)| {
+                    self.cli(*p, &["CLUSTER", "INFO"]).is_some_and(|info| info.contains("cluster_state:ok"))
+                });
+            if ok {
+                return;
+            }
+            assert!(Instant::now() < end, "the cluster did not reach cluster_state:ok");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// The port of the master that serves `key`'s slot.
+    fn master_of(&self, key: &str) -> u16 {
+        let port = self.nodes[0].0;
+        let slot: u32 = self.cli(port, &["CLUSTER", "KEYSLOT", key]).unwrap().parse().unwrap();
+        for line in self.cli(port, &["CLUSTER", "NODES"]).unwrap().lines() {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            if !f[2].contains("master") || f[2].contains("fail") {
+                continue;
+            }
+            for range in &f[8..] {
+                let (lo, hi) = range.split_once('-').unwrap_or((range, range));
+                if let (Ok(lo), Ok(hi)) = (lo.parse::<u32>(), hi.parse::<u32>()) {
+                    if (lo..=hi).contains(&slot) {
+                        return f[1].split(['@', ':']).nth(1).unwrap().parse().unwrap();
+                    }
+                }
+            }
+        }
+        panic!("no master serves slot {slot}");
+    }
+
+    fn kill(&mut self, port: u16) {
+        let (_, child) = self.nodes.iter_mut().find(|(p, _)| *p == port).unwrap();
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+
+    fn url(&self) -> String {
+        let seeds: Vec<String> =
+            self.nodes.iter().map(|(p, _)| format!("redis://:{CLUSTER_PASSWORD}@127.0.0.1:{p}")).collect();
+        seeds.join(",")
+    }
+
+    fn entry_keys(&self) -> Vec<String> {
+        let mut keys = Vec::new();
+        for (port, _) in &self.nodes {
+            if let Some(out) = self.cli(*port, &["--scan", "--pattern", "cctoken:*"]) {
+                keys.extend(out.lines().filter(|l| !l.is_empty()).map(str::to_string));
+            }
+        }
+        keys.sort();
+        keys.dedup();
+        keys
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        for (_, child) in &mut self.nodes {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        let _ = fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[test]
+fn redis_cluster_shares_across_slots_and_survives_a_failover_of_the_entrys_master() {
+    let server = DevServer::start();
+    let mut cluster = Cluster::start();
+    let url = cluster.url();
+    for scope in ["read", "write"] {
+        let first = client(&server, |b| b.redis_url(&url).scopes([scope]));
+        let token = first.token().unwrap();
+        let second = client(&server, |b| b.redis_url(&url).scopes([scope]));
+        assert!(second.token().unwrap().access_token() == token.access_token(), "{scope}");
+        assert_eq!(second.metrics().store_hits, 1, "{scope}: {:?}", second.metrics());
+    }
+    assert_eq!(server.token_requests(), 2);
+    let keys = cluster.entry_keys();
+    assert_eq!(keys.len(), 2, "{keys:?}");
+
+    // Which key is the `read` entry: the one that goes when a `read` client invalidates it.
+    let probe = client(&server, |b| b.redis_url(&url).scopes(["read"]));
+    probe.invalidate(&probe.token().unwrap());
+    let remaining = cluster.entry_keys();
+    assert_eq!(remaining.len(), 1);
+    let read_entry = keys.iter().find(|k| **k != remaining[0]).unwrap().clone();
+    // Kill the master that holds it; its replica takes over.
+    let master = cluster.master_of(&read_entry);
+    cluster.kill(master);
+    // Every caller keeps getting valid tokens, during the failover and after it.
+    let end = Instant::now() + Duration::from_secs(40);
+    let (mut resumed, mut failing_rounds) = (false, 0);
+    while Instant::now() < end {
+        let a = client(&server, |b| b.redis_url(&url).scopes(["read"]).store_timeout(Duration::from_millis(300)));
+        let token = a.token().expect("a token while the cluster fails over");
+        assert_eq!(server.resource_status(&token.authorization_header()), 200);
+        let b = client(&server, |b| b.redis_url(&url).scopes(["read"]).store_timeout(Duration::from_millis(300)));
+        let again = b.token().unwrap();
+        if a.metrics().store_errors == 0 && b.metrics().store_hits == 1 && again.access_token() == token.access_token()
+        {
+            resumed = true;
+            break;
+        }
+        failing_rounds += 1;
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(resumed, "sharing did not resume after the failover");
+    eprintln!("failover: {failing_rounds} rounds of direct fetches before sharing resumed");
+    cluster.wait_ok(Some(master));
+}

@@ -1,5 +1,6 @@
-//! Redis store: a fleet shares the operator's Redis (standalone; `rediss://` for TLS, ACL user
-//! and password in the URL).
+//! Redis store: a fleet shares the operator's Redis: standalone (one URL) or Redis Cluster
+//! (several seed-node URLs, comma-separated); `rediss://` for TLS, ACL user and password in the
+//! URL.
 //!
 //! Keys: `cctoken:{<name>}:entry` (the sealed entry, expiring with the token) and
 //! `cctoken:{<name>}:lease` (`SET NX PX` with a random owner value, deleted by a script only by
@@ -16,39 +17,78 @@ use redis::ConnectionLike;
 use super::{Backend, Lease, StoreError};
 use crate::Error;
 
-/// A `redis://` or `rediss://` URL. It may hold a password, so `Debug` shows only scheme, host
-/// and port.
+/// One `redis://` or `rediss://` URL, or several (comma-separated) seed nodes of a Redis Cluster.
+/// They may hold a password, so `Debug` shows only scheme, host and port.
 #[derive(Clone)]
-pub(crate) struct RedisUrl(url::Url);
+pub(crate) struct RedisUrl(Vec<url::Url>);
 
 impl RedisUrl {
-    /// Checks the URL without connecting. The error never repeats the URL (it may hold a password).
+    /// Checks the URL(s) without connecting. Errors never repeat a URL (it may hold a password).
     pub fn parse(raw: &str) -> Result<RedisUrl, Error> {
-        let url = url::Url::parse(raw).map_err(|_| Error::config("redis_url", "not a valid URL"))?;
-        if !matches!(url.scheme(), "redis" | "rediss") {
-            return Err(Error::config("redis_url", "the scheme must be redis:// or rediss://"));
+        let mut urls = Vec::new();
+        for part in raw.split(',').map(str::trim) {
+            let url = url::Url::parse(part).map_err(|_| Error::config("redis_url", "not a valid URL"))?;
+            if !matches!(url.scheme(), "redis" | "rediss") {
+                return Err(Error::config("redis_url", "the scheme must be redis:// or rediss://"));
+            }
+            if url.host_str().is_none_or(str::is_empty) {
+                return Err(Error::config("redis_url", "missing host"));
+            }
+            urls.push(url);
         }
-        if url.host_str().is_none_or(str::is_empty) {
-            return Err(Error::config("redis_url", "missing host"));
+        if urls.iter().any(|u| u.scheme() != urls[0].scheme()) {
+            return Err(Error::config("redis_url", "cluster seed nodes mix redis:// and rediss://"));
         }
-        Ok(RedisUrl(url))
+        Ok(RedisUrl(urls))
+    }
+
+    fn tls(&self) -> bool {
+        self.0[0].scheme() == "rediss"
     }
 }
 
 impl fmt::Debug for RedisUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let u = &self.0;
-        write!(f, "{}://{}:{}", u.scheme(), u.host_str().unwrap_or(""), u.port().unwrap_or(6379))?;
-        if u.password().is_some() { f.write_str(" (password: [redacted])") } else { Ok(()) }
+        for (i, u) in self.0.iter().enumerate() {
+            let sep = if i == 0 { "" } else { "," };
+            write!(f, "{sep}{}://{}:{}", u.scheme(), u.host_str().unwrap_or(""), u.port().unwrap_or(6379))?;
+        }
+        if self.0.iter().any(|u| u.password().is_some()) { f.write_str(" (password: [redacted])") } else { Ok(()) }
     }
 }
 
 type Conn = Box<dyn ConnectionLike + Send>;
 
 pub(crate) struct RedisStore {
-    client: redis::Client,
+    client: Client,
     timeout: Duration,
     conn: Arc<Mutex<Option<Conn>>>,
+}
+
+/// Standalone or cluster; both hand out a connection that runs commands.
+#[derive(Clone)]
+enum Client {
+    Single(redis::Client),
+    Cluster(redis::cluster::ClusterClient),
+}
+
+impl Client {
+    fn connect(&self, timeout: Duration) -> redis::RedisResult<Conn> {
+        match self {
+            Client::Single(c) => {
+                let conn = c.get_connection_with_timeout(timeout)?;
+                conn.set_read_timeout(Some(timeout))?;
+                conn.set_write_timeout(Some(timeout))?;
+                Ok(Box::new(conn))
+            }
+            Client::Cluster(c) => {
+                let conn = c.get_connection()?;
+                conn.set_read_timeout(Some(timeout))?;
+                conn.set_write_timeout(Some(timeout))?;
+                Ok(Box::new(conn))
+            }
+        }
+    }
 }
 
 /// Deletes KEYS[1] only if it still holds ARGV[1]: lease release and entry compare-and-delete.
@@ -63,14 +103,29 @@ fn fail(op: &str, e: &redis::RedisError) -> StoreError {
 impl RedisStore {
     pub fn open(url: &RedisUrl, ca_pem: Option<&[u8]>, timeout: Duration) -> Result<RedisStore, Error> {
         let bad = |_| Error::config("redis_url", "not usable as a Redis connection URL");
-        let client = match ca_pem {
-            Some(ca) if url.0.scheme() == "rediss" => redis::Client::build_with_tls(
-                url.0.as_str(),
-                redis::TlsCertificates { client_tls: None, root_cert: Some(ca.to_vec()) },
-            )
-            .map_err(|_| Error::config("redis_ca_pem", "not a usable PEM CA certificate"))?,
-            Some(_) => return Err(Error::config("redis_ca_pem", "given, but the Redis URL is not rediss://")),
-            None => redis::Client::open(url.0.as_str()).map_err(bad)?,
+        let bad_ca = |_| Error::config("redis_ca_pem", "not a usable PEM CA certificate");
+        if ca_pem.is_some() && !url.tls() {
+            return Err(Error::config("redis_ca_pem", "given, but the Redis URL is not rediss://"));
+        }
+        let certs = || redis::TlsCertificates { client_tls: None, root_cert: ca_pem.map(<[u8]>::to_vec) };
+        let client = match &url.0[..] {
+            [one] if ca_pem.is_some() => {
+                Client::Single(redis::Client::build_with_tls(one.as_str(), certs()).map_err(bad_ca)?)
+            }
+            [one] => Client::Single(redis::Client::open(one.as_str()).map_err(bad)?),
+            seeds => {
+                let mut b = redis::cluster::ClusterClientBuilder::new(seeds.iter().map(url::Url::as_str))
+                    .connection_timeout(timeout)
+                    .response_timeout(timeout)
+                    // One retry (a MOVED after a failover); anything slower is a store failure.
+                    .retries(1)
+                    .min_retry_wait(10)
+                    .max_retry_wait(timeout.as_millis().min(u64::MAX as u128) as u64);
+                if ca_pem.is_some() {
+                    b = b.certs(certs());
+                }
+                Client::Cluster(b.build().map_err(bad)?)
+            }
         };
         Ok(RedisStore { client, timeout, conn: Arc::new(Mutex::new(None)) })
     }
@@ -87,17 +142,14 @@ impl RedisStore {
 
 fn with_conn<T>(
     slot: &Mutex<Option<Conn>>,
-    client: &redis::Client,
+    client: &Client,
     timeout: Duration,
     op: &str,
     f: impl FnOnce(&mut Conn) -> redis::RedisResult<T>,
 ) -> Result<T, StoreError> {
     let mut slot = slot.lock();
     if slot.is_none() {
-        let conn = client.get_connection_with_timeout(timeout).map_err(|e| fail("connect", &e))?;
-        conn.set_read_timeout(Some(timeout)).map_err(|e| fail("connect", &e))?;
-        conn.set_write_timeout(Some(timeout)).map_err(|e| fail("connect", &e))?;
-        *slot = Some(Box::new(conn));
+        *slot = Some(client.connect(timeout).map_err(|e| fail("connect", &e))?);
     }
     let conn = slot.as_mut().expect("connection just opened");
     let result = f(conn);
@@ -112,7 +164,7 @@ fn with_conn<T>(
 
 struct RedisLease {
     store_conn: Arc<Mutex<Option<Conn>>>,
-    client: redis::Client,
+    client: Client,
     timeout: Duration,
     key: String,
     owner: String,
