@@ -70,10 +70,12 @@ test-python: stage interop-deps
 test-go: stage interop-deps
 	$(MAKE) -C bindings/go test
 
-# Python, Go and C processes sharing one cache directory (tests/store/run.py).
+# Python, Go and C processes sharing one cache directory (tests/store/run.py); a fleet of
+# network-namespace hosts sharing Redis (tests/store/fleet.py, as root).
 test-store: stage
 	$(CARGO) build --quiet -p cctoken-dev-server
 	python3 tests/store/run.py
+	python3 tests/store/fleet.py
 
 test-examples: stage
 	tools/run-examples.sh

@@ -1,6 +1,7 @@
 """One Python process of the multi-language store test (tests/store/run.py).
 
-Builds a client on the shared cache directory, says "ready", waits for the go file, then asks
+Builds a client on the shared cache directory (or on CCTOKEN_REDIS_URL when set: the fleet
+test, tests/store/fleet.py, which also sets CCTOKEN_ALLOW_INSECURE_HTTP), says "ready", waits for the go file, then asks
 for a token every 50 ms for CCTOKEN_DURATION_S seconds (once if 0), checking that none is
 expired. Prints "ok first=<fingerprint> distinct=<tokens seen> calls=<n> store_errors=<n>".
 Fingerprints are FNV-1a 64 of the token, never the token.
@@ -22,12 +23,14 @@ def fnv1a(s: str) -> int:
 
 def main() -> int:
     env = os.environ
+    store = {"redis_url": env["CCTOKEN_REDIS_URL"]} if "CCTOKEN_REDIS_URL" in env else {"cache_dir": env["CCTOKEN_CACHE_DIR"]}
     client = cctoken.Client(
         token_url=env["CCTOKEN_TOKEN_URL"],
         client_id=env["CCTOKEN_CLIENT_ID"],
         client_secret=env["CCTOKEN_CLIENT_SECRET"],
-        cache_dir=env["CCTOKEN_CACHE_DIR"],
         refresh_policy=cctoken.RefreshPolicy(ratio=0.1, min_window=0.3, jitter=0.25),
+        allow_insecure_http="CCTOKEN_ALLOW_INSECURE_HTTP" in env,
+        **store,
     )
     duration = float(env["CCTOKEN_DURATION_S"])
     print("ready", flush=True)
