@@ -243,6 +243,20 @@ fn an_unusable_directory_falls_back_to_fetching_and_is_counted() {
 }
 
 #[test]
+fn a_directory_removed_under_running_clients_is_created_again() {
+    let server = DevServer::start();
+    let tmp = TempDir::new("removed");
+    let dir = tmp.0.join("cache");
+    let a = client(&server, |b| b.cache_dir(&dir));
+    let b = client(&server, |b| b.cache_dir(&dir));
+    fs::remove_dir_all(&dir).unwrap();
+    let token = a.token().unwrap();
+    assert_eq!(fs::metadata(&dir).unwrap().mode() & 0o777, 0o700);
+    assert!(b.token().unwrap().access_token() == token.access_token());
+    assert_eq!((b.metrics().store_hits, server.token_requests()), (1, 1));
+}
+
+#[test]
 fn a_directory_open_to_others_or_owned_by_another_user_is_refused() {
     let tmp = TempDir::new("refuse");
     let server = DevServer::start();

@@ -111,14 +111,28 @@ impl Backend for FileStore {
     }
 
     fn try_lease(&self, name: &str, _ttl: Duration) -> Result<Option<Box<dyn Lease>>, StoreError> {
-        let f = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .custom_flags(libc::O_NOFOLLOW)
-            .open(self.path(name, "lock"))?;
+        let open = || {
+            OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .mode(0o600)
+                .custom_flags(libc::O_NOFOLLOW)
+                .open(self.path(name, "lock"))
+        };
+        let f = match open() {
+            // The directory was removed under a running service (or could not be created at
+            // start): create it again, with the same checks as at start.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                fs::DirBuilder::new().recursive(true).mode(0o700).create(&self.dir)?;
+                let meta = fs::metadata(&self.dir)?;
+                check_owner_and_mode("cache_dir", &self.dir, &meta)
+                    .map_err(|_| StoreError("directory refused".into()))?;
+                open()?
+            }
+            other => other?,
+        };
         // SAFETY: `f` is an open descriptor for the duration of the call.
         let rc = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
         if rc == 0 {
