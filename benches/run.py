@@ -237,6 +237,11 @@ def add_ratios(results: list[dict]) -> None:
             refs.setdefault(key, r)
     for r in results:
         key = (r["scenario"], r["case"], r["group"])
+        if r["scenario"] == "P3" and "expired" in r["case"] and r["median"] == 0:
+            # No request after expiry means the callers got the expired token: a failure, not a ratio.
+            r["ratio"] = None
+            r["note"] = f"**served the expired token** (no request after expiry); {r['note']}"
+            continue
         ref = refs.get(key) if rows[key] > 1 else None  # a row alone has nothing to compare
         a, b = ratio_metric(r), ref and ratio_metric(ref)
         r["ratio"] = a / b if ref is not None and a is not None and b else None
