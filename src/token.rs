@@ -138,12 +138,13 @@ impl fmt::Debug for Token {
 /// secrets.
 static NEXT_SERIAL: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
-/// A fresh serial, for tokens built outside `issued` (read from a shared store).
-pub(crate) fn next_serial() -> u64 {
-    NEXT_SERIAL.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-}
-
 impl Token {
+    /// A token read from a shared store, valid for `parsed.lifetime` from now on this process's
+    /// own clock (see `store`).
+    pub(crate) fn from_store(parsed: crate::response::Parsed) -> Token {
+        Token::issued(parsed, Instant::now())
+    }
+
     /// A token from a parsed response whose request was sent at `sent_at`.
     pub(crate) fn issued(parsed: crate::response::Parsed, sent_at: Instant) -> Token {
         // The parser refuses NULs in access_token and token_type, and drops a scope with one.

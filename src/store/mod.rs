@@ -41,8 +41,9 @@ use zeroize::{Zeroize as _, Zeroizing};
 use crate::cache::Source;
 use crate::config::{Config, Endpoint, RefreshPolicy};
 use crate::metrics::Counters;
+use crate::response::{Lifetime, Parsed};
 use crate::secret::SecretSource;
-use crate::token::{NulText, TokenInner};
+use crate::token::NulText;
 use crate::{Error, Token};
 
 pub(crate) use self::redis::RedisUrl;
@@ -195,19 +196,15 @@ impl Shared {
         if left <= window {
             return None;
         }
-        let access_token = NulText::new(&s.access_token)?;
-        let token_type = NulText::new(&s.token_type)?;
-        Some(Token(Arc::new(TokenInner {
-            access_token,
-            token_type,
+        // Valid for what is left of it, on our own clock from now: never past the entry's
+        // absolute expiry.
+        Some(Token::from_store(Parsed {
+            access_token: NulText::new(&s.access_token)?,
+            token_type: NulText::new(&s.token_type)?,
             scope: s.scope.as_deref().and_then(NulText::new),
-            // Our own monotonic clock from now, bounded by the absolute expiry in the entry.
-            expires_at: Some(Instant::now() + left),
-            expires_at_wall: Some(UNIX_EPOCH + Duration::from_millis(s.expires_at_ms)),
+            lifetime: Lifetime::For(left),
             extras: std::mem::take(&mut s.extras),
-            serial: crate::token::next_serial(),
-            refresh_at: std::sync::OnceLock::new(),
-        })))
+        }))
     }
 
     fn write(&self, token: &Token, counters: &Counters) {
@@ -470,16 +467,13 @@ mod tests {
     }
 
     fn token(access: String, life: Duration) -> Token {
-        Token(Arc::new(TokenInner {
+        Token::from_store(Parsed {
             access_token: NulText::new(&access).unwrap(),
             token_type: NulText::new("Bearer").unwrap(),
             scope: None,
-            expires_at: Some(Instant::now() + life),
-            expires_at_wall: Some(SystemTime::now() + life),
+            lifetime: Lifetime::For(life),
             extras: serde_json::Map::new(),
-            serial: crate::token::next_serial(),
-            refresh_at: std::sync::OnceLock::new(),
-        }))
+        })
     }
 
     #[test]
