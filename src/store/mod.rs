@@ -157,7 +157,7 @@ impl Shared {
             Err(_) => return Counters::bump(&counters.store_errors),
         };
         let Ok(stored) = self.open_entry(&raw) else { return };
-        // Compared by digest, in constant time for equal lengths.
+        // Compared by SHA-256 digest: how long the comparison takes says nothing about the token.
         if Sha256::digest(stored.access_token.as_bytes()) == Sha256::digest(token.access_token().as_bytes())
             && self.backend.delete_if(&self.keys.name, &raw).is_err()
         {
