@@ -312,8 +312,16 @@ cct_status cct_client_clone(const struct cct_client *client,
                             struct cct_error **err);
 
 /**
- * Frees one client handle; the client ends with its last handle (a background refresher
- * thread, if enabled, stops then). NULL is a no-op.
+ * Frees one client handle; the client ends with its last handle. NULL is a no-op.
+ *
+ * Freeing the last handle cancels the client's work and waits for it: a token request still
+ * in flight (left running by a call that timed out, or a refresh-ahead) has its connection shut
+ * down, a retry waiting to be sent is dropped, and the background refresher stops. When this
+ * returns, no thread of this client runs and none of its requests is in progress, so the
+ * library may be unloaded (`dlclose`) once every client is freed. The wait is short: at most a
+ * TCP connect in progress (bounded by the connect timeout) or a host-name lookup in progress
+ * (bounded by the request timeout). Must not be
+ * called while another thread uses the same handle.
  */
 void cct_client_free(struct cct_client *client);
 
@@ -461,6 +469,8 @@ cct_status cct_config_set_client_id(struct cct_config *cfg,
 
 /**
  * Client secret. Copied into memory that is zeroed when freed; the caller may wipe its copy.
+ * Setting both this and `cct_config_set_client_secret_file` makes `cct_client_new` fail with
+ * `CCT_STATUS_CONFIG` naming both (as in Python and Go: neither silently wins).
  */
 cct_status cct_config_set_client_secret(struct cct_config *cfg,
                                         const char *secret,
@@ -468,7 +478,9 @@ cct_status cct_config_set_client_secret(struct cct_config *cfg,
 
 /**
  * Reads the client secret from `path` (one trailing newline removed); with `reread`, again
- * before every token request, so a rotated file is picked up.
+ * before every token request, so a rotated file is picked up. The path must name a regular
+ * file of at most 64 KiB (a FIFO, device or directory is refused without blocking). Setting
+ * both this and `cct_config_set_client_secret` makes `cct_client_new` fail (see there).
  */
 cct_status cct_config_set_client_secret_file(struct cct_config *cfg,
                                              const char *path,
@@ -562,7 +574,9 @@ cct_status cct_config_set_retry_policy(struct cct_config *cfg,
                                        struct cct_error **err);
 
 /**
- * How long a credential failure is repeated without asking the server. Default 5000 ms; 0 disables.
+ * How long a permanent failure (any non-retryable error: bad credentials, invalid_request, a 404,
+ * a TLS failure, ...) is repeated without asking the server; a new secret, or a changed secret
+ * file, ends it early. Default 5000 ms; 0 disables.
  */
 cct_status cct_config_set_failure_cooldown_ms(struct cct_config *cfg,
                                               uint64_t ms,

@@ -13,6 +13,14 @@ use crate::{Error, Metrics, Secret, Token};
 /// An OAuth 2.0 client-credentials client with a thread-safe token cache.
 ///
 /// Cheap to clone (clones share one cache) and safe to use from any number of threads.
+///
+/// **When the last clone is dropped, the client's work ends with it.** The drop cancels the
+/// token request in flight (a fetch that an impatient caller left running, a refresh-ahead,
+/// the background refresher's): its connection is shut down, a retry that was waiting is not
+/// sent, and no new request starts. The drop then waits for the client's threads, so when it
+/// returns no thread of this client runs and no request of it is in progress. The wait is short:
+/// at most a TCP connect in progress (bounded by `connect_timeout`) or a host-name lookup in
+/// progress (bounded by `request_timeout`).
 #[derive(Clone)]
 pub struct Client(Arc<Inner>);
 
@@ -22,14 +30,34 @@ struct Inner {
     cache: Arc<Cache>,
     /// The shared store between the cache and the fetcher, if configured.
     shared: Option<Arc<crate::store::Shared>>,
-    /// Dropping the sender stops the background refresher, if there is one.
-    _stop_refresher: Option<mpsc::Sender<()>>,
+    /// The background refresher, if there is one: dropping the sender stops it.
+    refresher: Option<(mpsc::Sender<()>, std::thread::JoinHandle<()>)>,
+}
+
+/// The last handle is gone: cancel, then wait for every thread (see [`Client`]).
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.cache.close();
+        if let Some((stop, thread)) = self.refresher.take() {
+            drop(stop);
+            let _ = thread.join();
+        }
+        self.cache.join();
+    }
 }
 
 impl Source for Fetcher {
     fn fetch(&self, deadline: Instant, counters: &Counters) -> Result<Token, Error> {
         let fetched = self.request(deadline, counters)?;
         Ok(Token::issued(fetched.parsed, fetched.sent_at))
+    }
+
+    fn config_stamp(&self) -> u64 {
+        Fetcher::config_stamp(self)
+    }
+
+    fn cancel(&self) {
+        Fetcher::cancel(self)
     }
 }
 
@@ -48,8 +76,8 @@ impl Client {
             None => Arc::clone(&fetcher) as Arc<dyn Source>,
         };
         let cache = Arc::new(Cache::new(source, cfg.refresh, cfg.failure_cooldown, cfg.call_timeout));
-        let stop = if cfg.background_refresh { Some(spawn_refresher(&cache)?) } else { None };
-        Ok(Client(Arc::new(Inner { cfg, fetcher, cache, shared, _stop_refresher: stop })))
+        let refresher = if cfg.background_refresh { Some(spawn_refresher(&cache)?) } else { None };
+        Ok(Client(Arc::new(Inner { cfg, fetcher, cache, shared, refresher })))
     }
 
     /// A valid access token: cached, refreshed ahead of expiry, fetched when needed.
@@ -78,8 +106,8 @@ impl Client {
     }
 
     /// Replaces the client secret on a live client. The next fetch uses it; the cached token
-    /// stays valid until it is refreshed. A failure cool-down (after `invalid_client`) ends,
-    /// since the new secret deserves a try at once.
+    /// stays valid until it is refreshed. A failure cool-down (after `invalid_client` or any
+    /// other permanent error) and a refresh pause end, since the new secret deserves a try.
     pub fn set_client_secret(&self, secret: Secret) -> Result<(), Error> {
         self.0.fetcher.set_secret(secret)?;
         self.0.cache.clear_cooldown();
@@ -91,8 +119,11 @@ impl Client {
         self.0.cache.counters.snapshot()
     }
 
-    /// Hex digest of everything that selects the token (URL, client id, auth method, hashed
-    /// credential, sorted scopes, audience, resources, extra parameters). Safe to log.
+    /// Hex digest of everything that selects the token (URL, client id, auth method, sorted
+    /// scopes, audience, resources, extra parameters, and the public key or certificate
+    /// fingerprint of a key or certificate credential). The client secret takes no part, so the
+    /// key reveals nothing about it and stays the same when the secret rotates. Safe to log;
+    /// the same in every process with the same configuration.
     pub fn cache_key(&self) -> &str {
         &self.0.cfg.cache_key
     }
@@ -132,11 +163,12 @@ impl fmt::Debug for Client {
 }
 
 /// The optional background refresher: sleeps until the cached token's refresh point, refreshes,
-/// repeats. It holds only a weak reference, and ends when the client is dropped.
-fn spawn_refresher(cache: &Arc<Cache>) -> Result<mpsc::Sender<()>, Error> {
+/// repeats. It holds only a weak reference; the client's drop stops and joins it.
+#[allow(clippy::type_complexity)]
+fn spawn_refresher(cache: &Arc<Cache>) -> Result<(mpsc::Sender<()>, std::thread::JoinHandle<()>), Error> {
     let (stop, stopped) = mpsc::channel::<()>();
     let cache = Arc::downgrade(cache);
-    std::thread::Builder::new()
+    let thread = std::thread::Builder::new()
         .name("cctoken-refresher".into())
         .spawn(move || {
             loop {
@@ -144,7 +176,7 @@ fn spawn_refresher(cache: &Arc<Cache>) -> Result<mpsc::Sender<()>, Error> {
                     let Some(cache) = cache.upgrade() else { return };
                     cache.refresh_if_due();
                     // Nothing cached yet: look again shortly (the first token comes from a caller).
-                    cache.next_refresh().map_or(Duration::from_secs(1), |t| t.saturating_duration_since(Instant::now()))
+                    cache.next_refresh_in().unwrap_or(Duration::from_secs(1))
                 };
                 // At least 50 ms so a paused (failing) refresh does not spin.
                 match stopped.recv_timeout(wait.clamp(Duration::from_millis(50), Duration::from_secs(60))) {
@@ -154,5 +186,5 @@ fn spawn_refresher(cache: &Arc<Cache>) -> Result<mpsc::Sender<()>, Error> {
             }
         })
         .map_err(|e| Error::config("background_refresh", format!("cannot start thread: {e}")))?;
-    Ok(stop)
+    Ok((stop, thread))
 }

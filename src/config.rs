@@ -9,6 +9,7 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 
 use crate::jwt::{PrivateKey, SigningAlg};
+use crate::redact::{quote, sanitize};
 use crate::secret::{Secret, SecretSource};
 use crate::{Client, Error};
 
@@ -102,7 +103,7 @@ impl FromStr for AuthMethod {
             "tls_client_auth" => AuthMethod::TlsClientAuth,
             "self_signed_tls_client_auth" => AuthMethod::SelfSignedTlsClientAuth,
             other => {
-                return Err(Error::config("auth_method", format!("unknown method `{other}`")));
+                return Err(Error::config("auth_method", format!("unknown method {}", quote(other))));
             }
         })
     }
@@ -241,18 +242,19 @@ impl ClientBuilder {
         self
     }
 
-    /// The client secret. See [`Secret::from_env`] and [`Secret::from_file`].
+    /// The client secret. See [`Secret::from_env`] and [`Secret::from_file`]. Setting it
+    /// together with [`ClientBuilder::client_secret_file`] is an error at `build()`.
     pub fn client_secret(mut self, secret: impl Into<Secret>) -> Self {
         self.secret = Some(secret.into());
-        self.secret_file = None;
         self
     }
 
     /// Reads the secret from `path` at build time and, when `reread` is true, again before every
-    /// token request, so a rotated file is used without a restart.
+    /// token request, so a rotated file is used without a restart. The file must be a regular
+    /// file of at most 64 KiB (see [`Secret::from_file`]). Setting it together with
+    /// [`ClientBuilder::client_secret`] is an error at `build()`.
     pub fn client_secret_file(mut self, path: impl Into<PathBuf>, reread: bool) -> Self {
         self.secret_file = Some((path.into(), reread));
-        self.secret = None;
         self
     }
 
@@ -411,9 +413,11 @@ impl ClientBuilder {
         self
     }
 
-    /// After a credential failure (`invalid_client`, `unauthorized_client`, `invalid_scope`, a
-    /// bare 401/403), callers get the same error without a request for this long. Default 5 s;
-    /// zero disables.
+    /// After a permanent failure (any error that is not retryable: `invalid_client`,
+    /// `invalid_request`, `unsupported_grant_type`, a 401/403/404, an HTML 400 from a gateway, a
+    /// TLS failure, a malformed token response, an unreadable secret file), callers get the same
+    /// error without a request for this long. A configuration change ends it early:
+    /// `set_client_secret`, or a re-read secret file that changed. Default 5 s; zero disables.
     pub fn failure_cooldown(mut self, d: Duration) -> Self {
         self.failure_cooldown = d;
         self
@@ -491,7 +495,11 @@ impl ClientBuilder {
         check_text("client_id", &client_id)?;
 
         let secret = match (self.secret, self.secret_file) {
-            (Some(s), _) => Some(SecretSource::Value(s)),
+            // Two sources are a mistake to report, not a choice to make silently.
+            (Some(_), Some(_)) => {
+                return Err(Error::config("client_secret", "set client_secret or client_secret_file, not both"));
+            }
+            (Some(s), None) => Some(SecretSource::Value(s)),
             (None, Some((path, reread))) => {
                 let last = Secret::from_file(&path)?;
                 Some(SecretSource::File { path, reread, last })
@@ -558,7 +566,7 @@ impl ClientBuilder {
             // RFC 6749 §3.3 scope-token: printable ASCII except space, `"` and `\`.
             if s.is_empty() || !s.bytes().all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b))
             {
-                return Err(Error::config("scopes", format!("invalid scope token {s:?}")));
+                return Err(Error::config("scopes", format!("invalid scope token {}", quote(s))));
             }
         }
         if let Some(a) = &self.audience {
@@ -569,7 +577,10 @@ impl ClientBuilder {
             match url::Url::parse(r) {
                 Ok(u) if u.fragment().is_none() => {}
                 _ => {
-                    return Err(Error::config("resource", format!("{r:?} is not an absolute URI without fragment")));
+                    return Err(Error::config(
+                        "resource",
+                        format!("{} is not an absolute URI without fragment", quote(r)),
+                    ));
                 }
             }
         }
@@ -578,7 +589,7 @@ impl ClientBuilder {
                 return Err(Error::config("extra_params", "empty parameter name"));
             }
             if RESERVED_PARAMS.contains(&k.as_str()) {
-                return Err(Error::config("extra_params", format!("`{k}` is set by the client itself")));
+                return Err(Error::config("extra_params", format!("{} is set by the client itself", quote(k))));
             }
             check_text("extra_params", v)?;
         }
@@ -616,7 +627,10 @@ impl ClientBuilder {
                     Ok(ureq::tls::PemItem::Certificate(c)) => root_certs.push(c),
                     Ok(_) => {}
                     Err(e) => {
-                        return Err(Error::config("root_ca_pem", format!("not valid PEM: {e}")));
+                        return Err(Error::config(
+                            "root_ca_pem",
+                            format!("not valid PEM: {}", sanitize(&e.to_string(), 200)),
+                        ));
                     }
                 }
             }
@@ -698,7 +712,7 @@ pub(crate) fn validate_url(field: &'static str, raw: &str, allow_insecure_http: 
             field,
             "plain http:// is only allowed on loopback hosts (use https, or allow_insecure_http for a test network)",
         )),
-        other => Err(Error::config(field, format!("unsupported scheme `{other}`"))),
+        other => Err(Error::config(field, format!("unsupported scheme {}", quote(other)))),
     }
 }
 
@@ -852,8 +866,13 @@ impl Config {
     }
 
     /// A digest of everything that changes which token the server issues: token URL, client id,
-    /// auth method, the credential (hashed; for a re-read file, its path), sorted scopes,
-    /// audience, resources and extra parameters. Hex SHA-256, safe to log.
+    /// auth method, the public part of a key or certificate credential (JWK thumbprint,
+    /// certificate fingerprint), sorted scopes, audience, resources and extra parameters. Hex
+    /// SHA-256, deterministic across processes, safe to log.
+    ///
+    /// The client secret takes no part, in any form: a digest of it would let a dictionary
+    /// recover a weak secret from a logged key, and a token identifies the client, not the
+    /// version of its secret, so a rotated secret must not change the key.
     fn compute_cache_key(&self) -> String {
         let mut h = Sha256::new();
         let mut field = |name: &str, value: &str| {
@@ -878,11 +897,7 @@ impl Config {
         if let Some(key) = &self.dpop_key {
             field("dpop_jkt", &key.jwk_thumbprint());
         }
-        match &self.secret {
-            Some(SecretSource::Value(s)) => field("secret", s.expose()),
-            Some(SecretSource::File { path, .. }) => field("secret_file", &path.to_string_lossy()),
-            None => field("secret", ""),
-        }
+        field("secret", if self.secret.is_some() { "configured" } else { "" });
         let mut scopes: Vec<&str> = self.scopes.iter().map(String::as_str).collect();
         scopes.sort_unstable();
         scopes.dedup();

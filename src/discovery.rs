@@ -8,6 +8,7 @@ use serde_json::Value;
 use crate::Error;
 use crate::config::{AuthMethod, Config, validate_url};
 use crate::fetch::{Resolved, read_body, transport_error};
+use crate::redact::quote;
 
 /// Fetches the issuer's metadata and picks the token endpoint and authentication method.
 pub(crate) fn discover(
@@ -18,7 +19,7 @@ pub(crate) fn discover(
 ) -> Result<Resolved, Error> {
     let mut last = None;
     for url in metadata_urls(issuer) {
-        match get_json(agent, &url, deadline) {
+        match get_json(agent, &url, cfg, deadline) {
             Ok(meta) => return resolve(&meta, issuer, cfg),
             // Not served at this location: try the next well-known path.
             Err(e @ Error::Http { status: 404 | 405 | 400 | 403 | 401, .. }) => last = Some(e),
@@ -39,7 +40,7 @@ fn metadata_urls(issuer: &url::Url) -> [String; 2] {
     ]
 }
 
-fn get_json(agent: &ureq::Agent, url: &str, deadline: Instant) -> Result<Value, Error> {
+fn get_json(agent: &ureq::Agent, url: &str, cfg: &Config, deadline: Instant) -> Result<Value, Error> {
     let remaining = deadline.saturating_duration_since(Instant::now());
     if remaining.is_zero() {
         return Err(Error::timeout("call deadline passed before discovery"));
@@ -48,16 +49,17 @@ fn get_json(agent: &ureq::Agent, url: &str, deadline: Instant) -> Result<Value, 
         .get(url)
         .header("Accept", "application/json")
         .config()
-        .timeout_global(Some(remaining))
+        // Like a token request: one exchange gets request_timeout, never more than the call has left.
+        .timeout_global(Some(remaining.min(cfg.request_timeout)))
         .build()
         .call()
         .map_err(transport_error)?;
     let status = response.status().as_u16();
     let body = read_body(&mut response)?;
     if status != 200 {
-        return Err(Error::Http { status, retry_after: None, body_snippet: format!("metadata at {url}") });
+        return Err(Error::Http { status, retry_after: None, body_snippet: format!("metadata at {}", quote(url)) });
     }
-    serde_json::from_slice(&body).map_err(|_| Error::InvalidResponse(format!("metadata at {url} is not JSON")))
+    serde_json::from_slice(&body).map_err(|_| Error::InvalidResponse(format!("metadata at {} is not JSON", quote(url))))
 }
 
 fn resolve(meta: &Value, issuer: &url::Url, cfg: &Config) -> Result<Resolved, Error> {
@@ -66,7 +68,11 @@ fn resolve(meta: &Value, issuer: &url::Url, cfg: &Config) -> Result<Resolved, Er
     // which URL parsing adds to bare origins).
     let claimed = text("issuer").ok_or_else(|| Error::InvalidResponse("metadata has no `issuer`".into()))?;
     if claimed.trim_end_matches('/') != issuer.as_str().trim_end_matches('/') {
-        return Err(Error::InvalidResponse(format!("metadata issuer `{claimed}` differs from the configured issuer")));
+        // Quoted bounded and on one line: the server chose this text.
+        return Err(Error::InvalidResponse(format!(
+            "metadata issuer {} differs from the configured issuer",
+            quote(claimed)
+        )));
     }
 
     // RFC 8414 §2: when the list is absent, client_secret_basic is the default.
@@ -84,10 +90,14 @@ fn resolve(meta: &Value, issuer: &url::Url, cfg: &Config) -> Result<Resolved, Er
             )
             .find(|m| supported.contains(&m.as_str()))
             .ok_or_else(|| {
-                Error::config(
-                    "auth_method",
-                    format!("the server supports {supported:?}, none of which the given credentials allow"),
-                )
+                // The server's list decides this, so it is an answer we cannot use, not a bad
+                // configuration; the list is the server's text, quoted bounded.
+                Error::InvalidResponse(format!(
+                    "the metadata lists {} token endpoint authentication method(s), none of which the given \
+                     credentials allow: {}",
+                    supported.len(),
+                    quote(&supported.join(" "))
+                ))
             })?,
     };
 
@@ -97,7 +107,13 @@ fn resolve(meta: &Value, issuer: &url::Url, cfg: &Config) -> Result<Resolved, Er
         Some(alias) if cfg.client_cert.is_some() || auth_method.uses_client_certificate() => alias,
         _ => text("token_endpoint").ok_or_else(|| Error::InvalidResponse("metadata has no `token_endpoint`".into()))?,
     };
-    let token_url = validate_url("token_endpoint", endpoint, cfg.allow_insecure_http)?;
+    let token_url = validate_url("token_endpoint", endpoint, cfg.allow_insecure_http).map_err(|e| match e {
+        // The server named this endpoint: an unusable answer, not a configuration error.
+        Error::Config { reason, .. } => {
+            Error::InvalidResponse(format!("metadata `token_endpoint` {} is unusable: {reason}", quote(endpoint)))
+        }
+        other => other,
+    })?;
     Ok(Resolved { token_url, auth_method, issuer: Some(claimed.to_string()) })
 }
 

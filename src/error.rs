@@ -1,5 +1,6 @@
 //! The one error type. Every message is safe to log: secrets and tokens are never put into an
-//! error, and text that comes from the server is redacted before it is stored (see `redact`).
+//! error, and text that comes from the server is scrubbed, bounded and put on one line before
+//! it is stored (see `crate::redact`).
 
 use std::fmt;
 use std::time::Duration;
@@ -34,7 +35,7 @@ impl fmt::Display for TransportKind {
 pub struct OAuthError {
     /// The `error` code, e.g. `invalid_client`.
     pub error: String,
-    /// `error_description`, redacted.
+    /// `error_description`: bounded, on one line, withheld if it quoted a credential.
     pub description: Option<String>,
     /// `error_uri`.
     pub uri: Option<String>,
@@ -130,34 +131,16 @@ impl Error {
         }
     }
 
-    /// A credential or authorization failure that will not fix itself: the client cools down
-    /// instead of asking again at once.
-    pub(crate) fn is_credential_failure(&self) -> bool {
-        match self {
-            Error::OAuth(e) => {
-                matches!(e.error.as_str(), "invalid_client" | "unauthorized_client" | "invalid_scope")
-                    || matches!(e.http_status, 401 | 403)
-            }
-            Error::Http { status, .. } => matches!(status, 401 | 403),
-            _ => false,
-        }
+    /// A failure that asking again at once will not fix: every permanent (non-retryable) error
+    /// (bad credentials, `invalid_request`, `unsupported_grant_type`, a 404 from a wrong token
+    /// URL, an HTML 400 from a gateway, a TLS failure, a malformed 2xx, an unreadable secret
+    /// file). The cache repeats it to callers for `failure_cooldown` instead of sending a new
+    /// request each time; a configuration change ends that early.
+    pub(crate) fn cools_down(&self) -> bool {
+        !self.is_retryable()
     }
 }
 
 pub(crate) fn transient_status(status: u16) -> bool {
     matches!(status, 408 | 425 | 429) || (500..=599).contains(&status)
-}
-
-/// Removes every occurrence of each `secret` from `text` (server-supplied text may echo what we
-/// sent), then keeps at most `max` characters on one line.
-pub(crate) fn redact(text: &str, secrets: &[&str], max: usize) -> String {
-    let mut out = text.to_string();
-    for s in secrets.iter().filter(|s| s.len() >= 4) {
-        out = out.replace(s, "[redacted]");
-    }
-    let mut clipped: String = out.chars().map(|c| if c.is_control() { ' ' } else { c }).take(max).collect();
-    if out.chars().count() > max {
-        clipped.push('…');
-    }
-    clipped.trim().to_string()
 }

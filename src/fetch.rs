@@ -7,14 +7,15 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use parking_lot::{Mutex, RwLock};
-use rand::Rng as _;
 use zeroize::Zeroizing;
 
 use crate::Error;
+use crate::clock::BootTime;
 use crate::config::{AssertionAudience, AuthMethod, Config, Endpoint};
 use crate::error::TransportKind;
 use crate::jwt::{self, Signer, SigningAlg};
 use crate::metrics::Counters;
+use crate::redact::Echoes;
 use crate::response::{self, Answer, Parsed};
 use crate::secret::{Secret, SecretSource};
 
@@ -25,7 +26,7 @@ const MAX_BODY: u64 = 1 << 20;
 /// A parsed token response and when its request was sent: expiry counts from then.
 pub(crate) struct Fetched {
     pub parsed: Parsed,
-    pub sent_at: Instant,
+    pub sent_at: BootTime,
 }
 
 pub(crate) struct Fetcher {
@@ -40,6 +41,11 @@ pub(crate) struct Fetcher {
     resolved: OnceLock<Resolved>,
     /// The latest `DPoP-Nonce` from the token endpoint (RFC 9449 §8), sent with later proofs.
     dpop_nonce: Mutex<Option<String>>,
+    /// Bumped by every `set_secret`, for the cache's cool-down (see `config_stamp`).
+    secret_generation: std::sync::atomic::AtomicU64,
+    /// Set by `cancel` (the client is gone); retry sleeps wait on `cancel_wake`.
+    cancelled: Mutex<bool>,
+    cancel_wake: parking_lot::Condvar,
 }
 
 /// ureq's resolver, minus the lookup for an IP-literal host. With a timeout set, ureq resolves
@@ -112,7 +118,17 @@ impl Fetcher {
             let auth_method = cfg.auth_method.expect("validate picks a method for a fixed token URL");
             let _ = resolved.set(Resolved { token_url: url.clone(), auth_method, issuer: None });
         }
-        Ok(Fetcher { cfg, agent, secret, scope, resolved, dpop_nonce: Mutex::new(None) })
+        Ok(Fetcher {
+            cfg,
+            agent,
+            secret,
+            scope,
+            resolved,
+            dpop_nonce: Mutex::new(None),
+            secret_generation: Default::default(),
+            cancelled: Mutex::new(false),
+            cancel_wake: parking_lot::Condvar::new(),
+        })
     }
 
     /// The token endpoint and method, discovering them on first use when configured with an
@@ -149,7 +165,55 @@ impl Fetcher {
             return Err(Error::config("client_secret", "empty"));
         }
         *self.secret.write() = Some(SecretSource::Value(secret));
+        self.secret_generation.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         Ok(())
+    }
+
+    /// Identifies the configuration a fetch runs with: changes when the secret is replaced or
+    /// a re-read secret file changes (size, modification time or file: a Kubernetes mount swaps
+    /// the file). One `stat` at most; called on the error path only.
+    pub fn config_stamp(&self) -> u64 {
+        use std::hash::{Hash as _, Hasher as _};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        self.secret_generation.load(std::sync::atomic::Ordering::SeqCst).hash(&mut h);
+        if let Some(SecretSource::File { path, reread: true, .. }) = &*self.secret.read() {
+            match std::fs::metadata(path) {
+                Ok(m) => {
+                    m.len().hash(&mut h);
+                    m.modified().ok().hash(&mut h);
+                    #[cfg(unix)]
+                    std::os::unix::fs::MetadataExt::ino(&m).hash(&mut h);
+                }
+                Err(e) => e.kind().hash(&mut h),
+            }
+        }
+        h.finish()
+    }
+
+    /// Ends this fetcher's work: retry sleeps wake up, no new attempt starts, and the agent's
+    /// connections are shut down, which interrupts a request in flight (a TCP connect in
+    /// progress is bounded by `connect_timeout`).
+    pub fn cancel(&self) {
+        *self.cancelled.lock() = true;
+        self.cancel_wake.notify_all();
+        self.agent.clone().shutdown();
+    }
+
+    /// Sleeps for `d` unless cancelled first; `false` if cancelled.
+    fn sleep_unless_cancelled(&self, d: Duration) -> bool {
+        let mut cancelled = self.cancelled.lock();
+        let end = Instant::now().checked_add(d);
+        while !*cancelled {
+            match end {
+                Some(end) => {
+                    if self.cancel_wake.wait_until(&mut cancelled, end).timed_out() {
+                        return !*cancelled;
+                    }
+                }
+                None => self.cancel_wake.wait(&mut cancelled),
+            }
+        }
+        false
     }
 
     /// Requests a token, retrying transient failures with backoff until `deadline`.
@@ -157,22 +221,30 @@ impl Fetcher {
         let retry = self.cfg.retry;
         let mut attempt = 1;
         loop {
+            if *self.cancelled.lock() {
+                return Err(cancelled_error());
+            }
             let err = match self.attempt(deadline) {
                 Ok(f) => return Ok(f),
+                Err(_) if *self.cancelled.lock() => return Err(cancelled_error()),
                 Err(e) => e,
             };
             if !err.is_retryable() || attempt >= retry.max_attempts {
                 return Err(err);
             }
-            // Full jitter (AWS architecture blog): uniform in [0, min(cap, base·2^n)].
+            // Full jitter (AWS architecture blog): uniform in [0, min(cap, base·2^n)], from the
+            // OS so that forked workers do not retry in step.
             let ceiling = retry.base_delay.saturating_mul(1 << (attempt - 1).min(20)).min(retry.max_delay);
-            let jitter = rand::rng().random_range(Duration::ZERO..=ceiling);
+            let jitter = ceiling.mul_f64(crate::cache::os_random_unit());
+            // The server's Retry-After is clamped where it is parsed; the sum is checked anyway.
             let delay = err.retry_after().map_or(jitter, |ra| ra.max(jitter));
-            if Instant::now() + delay >= deadline {
+            if Instant::now().checked_add(delay).is_none_or(|wake| wake >= deadline) {
                 return Err(err);
             }
             Counters::bump(&counters.retries);
-            std::thread::sleep(delay);
+            if !self.sleep_unless_cancelled(delay) {
+                return Err(cancelled_error());
+            }
             attempt += 1;
         }
     }
@@ -219,9 +291,14 @@ impl Fetcher {
         for (k, v) in &cfg.extra_params {
             form.append_pair(k, v);
         }
-        let basic = |id: &str, secret: &str| {
+        // Every credential form this request sends, so that server text echoing one is scrubbed.
+        let mut echoes = Echoes::new();
+        echoes.secret(secret_text);
+        let mut basic = |id: &str, secret: &str| {
             let pair = Zeroizing::new(format!("{id}:{secret}"));
-            Zeroizing::new(format!("Basic {}", B64.encode(pair.as_bytes())))
+            let value = Zeroizing::new(B64.encode(pair.as_bytes()));
+            echoes.basic(&value, id.len());
+            Zeroizing::new(format!("Basic {}", value.as_str()))
         };
         let mut authorization = None;
         match resolved.auth_method {
@@ -236,6 +313,7 @@ impl Fetcher {
             }
             AuthMethod::ClientSecretJwt | AuthMethod::PrivateKeyJwt => {
                 let assertion = self.client_assertion(resolved, secret_text)?;
+                echoes.assertion(&assertion);
                 form.append_pair("client_id", &cfg.client_id);
                 form.append_pair("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer");
                 form.append_pair("client_assertion", &assertion);
@@ -265,7 +343,7 @@ impl Fetcher {
         }
         let request = request.config().timeout_global(Some(remaining.min(cfg.request_timeout))).build();
 
-        let sent_at = Instant::now();
+        let sent_at = BootTime::now();
         let mut response = request.send(body.as_bytes()).map_err(transport_error)?;
         let status = response.status().as_u16();
         let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
@@ -283,14 +361,9 @@ impl Fetcher {
         }
         let body = Zeroizing::new(read_body(&mut response)?);
 
-        let encoded_secret = form_encode(secret_text);
-        let mut redactions = vec![secret_text, encoded_secret.as_str()];
-        if let Some(auth) = &authorization {
-            redactions.push(auth.trim_start_matches("Basic "));
-        }
         let answer =
             Answer { status, content_type: content_type.as_deref(), retry_after: retry_after.as_deref(), body: &body };
-        let parsed = response::parse(&answer, self.scope.as_deref(), cfg.default_lifetime, &redactions)?;
+        let parsed = response::parse(&answer, self.scope.as_deref(), cfg.default_lifetime, &echoes)?;
         Ok(Fetched { parsed, sent_at })
     }
 
@@ -302,16 +375,25 @@ impl Fetcher {
             AssertionAudience::Issuer => resolved.issuer.as_deref().unwrap_or(resolved.token_url.as_str()),
             AssertionAudience::Custom(aud) => aud.as_str(),
         };
-        let (alg, signer) = match (resolved.auth_method, &cfg.private_key) {
+        let (alg, signer, own_kid) = match (resolved.auth_method, &cfg.private_key) {
             (AuthMethod::PrivateKeyJwt, Some(key)) => {
-                (cfg.signing_alg.unwrap_or_else(|| key.default_alg()), Signer::Key(key))
+                (cfg.signing_alg.unwrap_or_else(|| key.default_alg()), Signer::Key(key), key.key_id())
             }
             (AuthMethod::PrivateKeyJwt, None) => {
                 return Err(Error::config("private_key", "missing (required by private_key_jwt)"));
             }
-            _ => (SigningAlg::HS256, Signer::Secret(secret_text)),
+            _ => (SigningAlg::HS256, Signer::Secret(secret_text), None),
         };
-        jwt::client_assertion(&cfg.client_id, audience, cfg.assertion_lifetime, alg, cfg.key_id.as_deref(), signer)
+        // An explicit key_id wins; else a JWK's own `kid` names the key.
+        let kid = cfg.key_id.as_deref().or(own_kid);
+        jwt::client_assertion(&cfg.client_id, audience, cfg.assertion_lifetime, alg, kid, signer)
+    }
+}
+
+fn cancelled_error() -> Error {
+    Error::Transport {
+        kind: TransportKind::Io,
+        message: "the client was dropped; the token request was cancelled".into(),
     }
 }
 
@@ -349,7 +431,7 @@ pub(crate) fn transport_error(e: ureq::Error) -> Error {
         }
         _ => TransportKind::Io,
     };
-    Error::Transport { kind, message: e.to_string() }
+    Error::Transport { kind, message: crate::redact::sanitize(&e.to_string(), 300) }
 }
 
 #[cfg(test)]

@@ -53,14 +53,19 @@ impl std::str::FromStr for SigningAlg {
             "PS256" => SigningAlg::PS256,
             "ES256" => SigningAlg::ES256,
             "EdDSA" => SigningAlg::EdDSA,
-            other => return Err(Error::config("signing_alg", format!("unsupported algorithm `{other}`"))),
+            other => {
+                return Err(Error::config(
+                    "signing_alg",
+                    format!("unsupported algorithm {}", crate::redact::quote(other)),
+                ));
+            }
         })
     }
 }
 
 /// A private key for `private_key_jwt` or DPoP. `Debug` never shows key material.
 #[derive(Clone)]
-pub struct PrivateKey(Arc<KeyPair>, Arc<Zeroizing<[u8; 32]>>);
+pub struct PrivateKey(Arc<KeyPair>, Option<Arc<str>>, Arc<Zeroizing<[u8; 32]>>);
 
 /// SHA-256 of the private key material: input to the shared store's key derivation (ring does
 /// not hand the material back once a key pair is loaded).
@@ -125,7 +130,7 @@ impl PrivateKey {
             _ => Err("unsupported private key format".to_string()),
         };
         let digest = material_digest(key.secret_der());
-        pair.map(|p| PrivateKey(Arc::new(p), digest)).map_err(|why| bad_key(field, why))
+        pair.map(|p| PrivateKey(Arc::new(p), None, digest)).map_err(|why| bad_key(field, why))
     }
 
     /// Parses a private JWK (RFC 7517): `RSA` (n, e, d, p, q, dp, dq, qi), `EC` P-256
@@ -171,12 +176,19 @@ impl PrivateKey {
             _ => Err("supported JWKs: RSA, EC P-256, OKP Ed25519".to_string()),
         };
         let digest = material_digest(&part("d")?);
-        pair.map(|p| PrivateKey(Arc::new(p), digest)).map_err(|why| bad_key(F, format!("invalid JWK: {why}")))
+        // The JWK's own `kid` names the key to servers that hold several for one client.
+        let kid = v.get("kid").and_then(Value::as_str).filter(|k| !k.is_empty()).map(Arc::from);
+        pair.map(|p| PrivateKey(Arc::new(p), kid, digest)).map_err(|why| bad_key(F, format!("invalid JWK: {why}")))
+    }
+
+    /// The key's own `kid` (from a JWK), used as the assertion's `kid` unless `key_id` is set.
+    pub fn key_id(&self) -> Option<&str> {
+        self.1.as_deref()
     }
 
     /// A digest of the private material, for deriving the shared store's keys.
     pub(crate) fn secret_digest(&self) -> &[u8] {
-        &self.1[..]
+        &self.2[..]
     }
 
     /// A fresh P-256 key (for DPoP when none is supplied).
@@ -186,7 +198,7 @@ impl PrivateKey {
             .map_err(|_| Error::config("dpop_key", "cannot generate a P-256 key"))?;
         let pair = EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng)
             .map_err(|_| Error::config("dpop_key", "cannot load the generated key"))?;
-        Ok(PrivateKey(Arc::new(KeyPair::Ec(pair)), material_digest(pkcs8.as_ref())))
+        Ok(PrivateKey(Arc::new(KeyPair::Ec(pair)), None, material_digest(pkcs8.as_ref())))
     }
 
     /// The algorithm a key of this type signs with by default.
@@ -291,11 +303,14 @@ pub(crate) fn now_unix() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
-/// A random `jti`: 16 bytes from the OS, base64url.
-pub(crate) fn random_id() -> String {
+/// A random `jti`: 16 bytes straight from the OS (getrandom via ring), base64url. Not a
+/// user-space generator: one seeded before a `fork()` would give parent and child the same
+/// values, and servers reject a replayed `jti`.
+pub(crate) fn random_id() -> Result<String, Error> {
+    use ring::rand::SecureRandom as _;
     let mut bytes = [0u8; 16];
-    rand::Rng::fill(&mut rand::rng(), &mut bytes[..]);
-    B64.encode(bytes)
+    SystemRandom::new().fill(&mut bytes).map_err(|_| Error::config("jti", "the OS random source failed"))?;
+    Ok(B64.encode(bytes))
 }
 
 /// An RFC 7523 client assertion: `iss` = `sub` = client id, `aud`, random `jti`, `iat`, `exp`.
@@ -316,7 +331,7 @@ pub(crate) fn client_assertion(
         "iss": client_id,
         "sub": client_id,
         "aud": audience,
-        "jti": random_id(),
+        "jti": random_id()?,
         "iat": iat,
         "exp": iat + lifetime.as_secs().max(1),
     });
@@ -337,7 +352,7 @@ pub(crate) fn dpop_proof(
     htu.set_fragment(None);
     let alg = key.default_alg();
     let header = json!({"typ": "dpop+jwt", "alg": alg.as_str(), "jwk": key.public_jwk()});
-    let mut claims = json!({"jti": random_id(), "htm": method, "htu": htu.as_str(), "iat": now_unix()});
+    let mut claims = json!({"jti": random_id()?, "htm": method, "htu": htu.as_str(), "iat": now_unix()});
     if let Some(token) = access_token {
         claims["ath"] = Value::from(B64.encode(ring::digest::digest(&ring::digest::SHA256, token.as_bytes()).as_ref()));
     }
@@ -407,6 +422,53 @@ mod tests {
         let expected_ath = B64.encode(ring::digest::digest(&ring::digest::SHA256, b"tok").as_ref());
         assert_eq!(c["ath"].as_str(), Some(expected_ath.as_str()));
         assert_eq!(key.jwk_thumbprint().len(), 43);
+    }
+
+    /// A `jti` made in a forked child must differ from the parent's next one: a user-space
+    /// generator seeded before `fork()` repeats itself in both processes.
+    #[test]
+    fn jti_differs_between_parent_and_forked_child() {
+        let jti = || {
+            let jwt =
+                client_assertion("svc", "aud", Duration::from_secs(60), SigningAlg::HS256, None, Signer::Secret("s"))
+                    .unwrap();
+            claims(&jwt)["jti"].as_str().unwrap().to_string()
+        };
+        let _warm_up = jti(); // seed whatever per-thread state the generator keeps, before fork
+        let mut fds = [0; 2];
+        assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+        let pid = unsafe { libc::fork() };
+        assert!(pid >= 0, "fork failed");
+        if pid == 0 {
+            // Child: write its jti to the pipe and leave without running the test harness on.
+            let id = jti();
+            unsafe {
+                libc::write(fds[1], id.as_ptr().cast(), id.len());
+                libc::_exit(0);
+            }
+        }
+        unsafe { libc::close(fds[1]) };
+        let parent = jti();
+        let mut buf = [0u8; 64];
+        let n = unsafe { libc::read(fds[0], buf.as_mut_ptr().cast(), buf.len()) };
+        let mut status = 0;
+        unsafe {
+            libc::close(fds[0]);
+            libc::waitpid(pid, &mut status, 0);
+        }
+        assert!(n > 0, "the child wrote no jti");
+        let child = std::str::from_utf8(&buf[..n as usize]).unwrap();
+        assert_eq!(child.len(), parent.len());
+        assert_ne!(child, parent, "parent and forked child sent the same jti");
+    }
+
+    #[test]
+    fn jwk_kid_is_kept() {
+        assert_eq!(PrivateKey::generate_es256().unwrap().key_id(), None);
+        // RFC 8037 A.1's Ed25519 key, with a `kid`.
+        let ed = r#"{"kty":"OKP","crv":"Ed25519","kid":"ed-1",
+            "d":"nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}"#;
+        assert_eq!(PrivateKey::from_jwk(ed).unwrap().key_id(), Some("ed-1"));
     }
 
     #[test]

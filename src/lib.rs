@@ -25,6 +25,7 @@ mod error;
 mod fetch;
 mod jwt;
 mod metrics;
+mod redact;
 mod response;
 mod secret;
 mod store;

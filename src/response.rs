@@ -9,7 +9,8 @@ use zeroize::Zeroizing;
 
 use crate::Error;
 use crate::config::MAX_LIFETIME;
-use crate::error::{OAuthError, redact};
+use crate::error::OAuthError;
+use crate::redact::Echoes;
 use crate::token::NulText;
 
 /// How long an issued token may be used.
@@ -40,10 +41,33 @@ pub(crate) struct Answer<'a> {
     pub body: &'a [u8],
 }
 
-/// Everything secret that server text might echo back, removed from error messages.
-pub(crate) type Redactions<'a> = &'a [&'a str];
+/// Everything secret that server text might echo back, kept out of error messages.
+pub(crate) type Redactions<'a> = &'a Echoes;
 
+/// How much of a non-OAuth error body, and of an OAuth `error_description`/`error_uri`, an
+/// error quotes. Server text is not ours to log at length.
 const SNIPPET_CHARS: usize = 120;
+const DESCRIPTION_CHARS: usize = 200;
+
+/// RFC 6749/6750/9449/8707 error codes: constants, so quoted as they are.
+const KNOWN_ERRORS: [&str; 16] = [
+    "invalid_request",
+    "invalid_client",
+    "invalid_grant",
+    "unauthorized_client",
+    "unsupported_grant_type",
+    "invalid_scope",
+    "access_denied",
+    "server_error",
+    "temporarily_unavailable",
+    "slow_down",
+    "invalid_target",
+    "invalid_token",
+    "insufficient_scope",
+    "use_dpop_nonce",
+    "invalid_dpop_proof",
+    "unsupported_token_type",
+];
 
 pub(crate) fn parse(
     answer: &Answer<'_>,
@@ -67,11 +91,15 @@ pub(crate) fn parse(
     };
 
     if let Some(code) = fields.get("error").and_then(Value::as_str) {
-        let text = |k: &str, max| fields.get(k).and_then(Value::as_str).map(|s| redact(s, secrets, max));
+        let text = |k: &str| fields.get(k).and_then(Value::as_str).map(|s| secrets.scrub(s, DESCRIPTION_CHARS));
+        let error = match KNOWN_ERRORS.iter().find(|known| **known == code) {
+            Some(known) => (*known).to_string(),
+            None => secrets.scrub(code, 64),
+        };
         return Err(Error::OAuth(Box::new(OAuthError {
-            error: redact(code, secrets, 64),
-            description: text("error_description", 300),
-            uri: text("error_uri", 300),
+            error,
+            description: text("error_description"),
+            uri: text("error_uri"),
             http_status: status,
             retry_after,
         })));
@@ -194,25 +222,33 @@ fn jwt_lifetime(token: &str) -> Option<Lifetime> {
     Some(lifetime_from_seconds(exp - now))
 }
 
-/// `Retry-After`: delay-seconds or an HTTP-date (RFC 9110 §10.2.3).
+/// `Retry-After`: delay-seconds or an HTTP-date (RFC 9110 §10.2.3), clamped to
+/// [`MAX_RETRY_AFTER`]: the value comes from the server, and a huge one (`u64::MAX` seconds,
+/// the year 9999) must not overflow a deadline computed from it.
 pub(crate) fn parse_retry_after(value: &str) -> Option<Duration> {
     let value = value.trim();
-    if let Ok(secs) = value.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    let when = httpdate::parse_http_date(value).ok()?;
-    Some(when.duration_since(SystemTime::now()).unwrap_or(Duration::ZERO))
+    let delay = if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        // More digits than a u64 holds is still "a very long time", not "no header".
+        Duration::from_secs(value.parse::<u64>().unwrap_or(u64::MAX).min(MAX_RETRY_AFTER.as_secs()))
+    } else {
+        let when = httpdate::parse_http_date(value).ok()?;
+        when.duration_since(SystemTime::now()).unwrap_or(Duration::ZERO)
+    };
+    Some(delay.min(MAX_RETRY_AFTER))
 }
 
-/// A short, single-line, redacted excerpt of an error body for the error message. A body that
-/// mentions an access token is not quoted at all.
+/// The longest `Retry-After` kept: longer than any call may wait, so it still means "give up".
+pub(crate) const MAX_RETRY_AFTER: Duration = Duration::from_secs(86_400);
+
+/// A short, single-line excerpt of an error body for the error message, scrubbed of
+/// credentials before anything else (see `crate::redact`). A body that mentions an access
+/// token is not quoted at all.
 fn snippet(body: &[u8], secrets: Redactions<'_>) -> String {
-    let text = String::from_utf8_lossy(&body[..body.len().min(4096)]);
+    let text = Zeroizing::new(String::from_utf8_lossy(&body[..body.len().min(4096)]).into_owned());
     if text.contains("access_token") {
         return "[body withheld: it mentions an access token]".into();
     }
-    let collapsed: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    redact(&collapsed, secrets, SNIPPET_CHARS)
+    secrets.scrub_page(&text, SNIPPET_CHARS)
 }
 
 #[cfg(test)]
@@ -222,7 +258,13 @@ mod tests {
     fn ok(body: &str) -> Result<Parsed, Error> {
         let a =
             Answer { status: 200, content_type: Some("application/json"), retry_after: None, body: body.as_bytes() };
-        parse(&a, Some("read"), Duration::from_secs(300), &["s3cret"])
+        parse(&a, Some("read"), Duration::from_secs(300), &echoes("s3Cr3t!"))
+    }
+
+    fn echoes(secret: &str) -> Echoes {
+        let mut e = Echoes::new();
+        e.secret(secret);
+        e
     }
 
     fn secs(p: &Parsed) -> u64 {
@@ -290,21 +332,21 @@ mod tests {
 
     #[test]
     fn oauth_error_on_200_and_4xx_redacted() {
-        let e = ok(r#"{"error":"invalid_client","error_description":"bad secret s3cret"}"#).unwrap_err();
+        let e = ok(r#"{"error":"invalid_client","error_description":"bad secret s3Cr3t!"}"#).unwrap_err();
         let o = e.oauth().unwrap();
         assert_eq!((o.error.as_str(), o.http_status), ("invalid_client", 200));
         assert_eq!(o.description.as_deref(), Some("bad secret [redacted]"));
         let a = Answer { status: 429, content_type: None, retry_after: Some("7"), body: br#"{"error":"slow_down"}"# };
-        let e = parse(&a, None, Duration::from_secs(1), &[]).unwrap_err();
+        let e = parse(&a, None, Duration::from_secs(1), &Echoes::new()).unwrap_err();
         assert_eq!(e.retry_after(), Some(Duration::from_secs(7)));
         assert!(e.is_retryable());
     }
 
     #[test]
     fn html_error_page_gives_short_snippet() {
-        let body = format!("<html>\n<body>502 Bad Gateway s3cret {}</body></html>", "x".repeat(500));
+        let body = format!("<html>\n<body>502 Bad Gateway s3Cr3t! {}</body></html>", "x".repeat(500));
         let a = Answer { status: 502, content_type: Some("text/html"), retry_after: None, body: body.as_bytes() };
-        let e = parse(&a, None, Duration::from_secs(1), &["s3cret"]).unwrap_err();
+        let e = parse(&a, None, Duration::from_secs(1), &echoes("s3Cr3t!")).unwrap_err();
         let Error::Http { status: 502, body_snippet, .. } = &e else { panic!("{e:?}") };
         assert!(body_snippet.starts_with("<html> <body>502 Bad Gateway [redacted]"));
         assert!(body_snippet.chars().count() <= SNIPPET_CHARS + 1);
@@ -318,7 +360,7 @@ mod tests {
             retry_after: None,
             body: b"access_token=abc&token_type=bearer&expires_in=120",
         };
-        let p = parse(&a, None, Duration::from_secs(1), &[]).unwrap();
+        let p = parse(&a, None, Duration::from_secs(1), &Echoes::new()).unwrap();
         assert_eq!((p.access_token.as_str(), p.token_type.as_str(), secs(&p)), ("abc", "Bearer", 120));
     }
 

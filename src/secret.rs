@@ -33,12 +33,15 @@ impl Secret {
     }
 
     /// Reads the secret from a file; one trailing newline (`\n` or `\r\n`) is removed, so files
-    /// written by `echo` or by Kubernetes secret mounts both work.
+    /// written by `echo` or by Kubernetes secret mounts both work. Only a regular file (or a
+    /// symlink to one) of at most 64 KiB is read: a FIFO, a device or a directory is refused
+    /// without blocking.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self, Error> {
         let path = path.as_ref();
-        let mut text = Zeroizing::new(std::fs::read_to_string(path).map_err(|e| {
-            Error::config("client_secret", format!("cannot read secret file {}: {}", path.display(), e.kind()))
-        })?);
+        let bytes = read_credential_file(path, "client_secret", "secret file")?;
+        let text = std::str::from_utf8(&bytes)
+            .map_err(|_| Error::config("client_secret", format!("secret file {} is not UTF-8", shown(path))))?;
+        let mut text = Zeroizing::new(text.to_string());
         if text.ends_with('\n') {
             text.pop();
             if text.ends_with('\r') {
@@ -46,7 +49,7 @@ impl Secret {
             }
         }
         if text.is_empty() {
-            return Err(Error::config("client_secret", format!("secret file {} is empty", path.display())));
+            return Err(Error::config("client_secret", format!("secret file {} is empty", shown(path))));
         }
         Ok(Secret(text))
     }
@@ -55,6 +58,46 @@ impl Secret {
     pub fn expose(&self) -> &str {
         &self.0
     }
+}
+
+/// The largest credential file cctoken reads (a secret, a PEM key or certificate chain, a JWK).
+pub(crate) const MAX_CREDENTIAL_FILE: u64 = 64 * 1024;
+
+/// A path as error messages quote it: bounded, on one line.
+fn shown(path: &Path) -> String {
+    crate::redact::quote(&path.to_string_lossy())
+}
+
+/// Reads a credential file without ever blocking or growing without bound: opened
+/// non-blocking (a FIFO would otherwise wait for a writer forever), then checked on the open
+/// descriptor to be a regular file of at most [`MAX_CREDENTIAL_FILE`] bytes, then read up to
+/// one byte past the limit (a file that grows meanwhile is still refused).
+pub(crate) fn read_credential_file(path: &Path, field: &'static str, what: &str) -> Result<Zeroizing<Vec<u8>>, Error> {
+    use std::io::Read as _;
+    let fail = |why: String| Error::config(field, format!("{what} {}: {why}", shown(path)));
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY);
+    }
+    let file = options.open(path).map_err(|e| fail(format!("cannot open: {}", e.kind())))?;
+    let meta = file.metadata().map_err(|e| fail(format!("cannot stat: {}", e.kind())))?;
+    if !meta.is_file() {
+        return Err(fail("not a regular file".into()));
+    }
+    if meta.len() > MAX_CREDENTIAL_FILE {
+        return Err(fail(format!("larger than {} KiB", MAX_CREDENTIAL_FILE / 1024)));
+    }
+    let mut bytes = Zeroizing::new(Vec::with_capacity(meta.len() as usize));
+    file.take(MAX_CREDENTIAL_FILE + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| fail(format!("cannot read: {}", e.kind())))?;
+    if bytes.len() as u64 > MAX_CREDENTIAL_FILE {
+        return Err(fail(format!("larger than {} KiB", MAX_CREDENTIAL_FILE / 1024)));
+    }
+    Ok(bytes)
 }
 
 impl fmt::Debug for Secret {

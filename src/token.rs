@@ -6,6 +6,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use zeroize::Zeroizing;
 
+use crate::clock::BootTime;
+
 /// An access token as issued by the token endpoint.
 ///
 /// `Debug` never shows the access token itself.
@@ -46,16 +48,29 @@ impl NulText {
     }
 }
 
-/// Cloned only for the cache's per-thread copies (see `cache::Cache::hit`); the clone keeps the
-/// serial, so it is the same token for `invalidate`.
+/// One token as the cache hands it out. The cache gives every thread its own `TokenInner` (see
+/// `cache::Cache::hit`), so this is what a per-thread copy costs: one `Arc` clone. Everything
+/// the response brought, however large (extras, a big JWT), lives once in the shared [`Issued`].
 #[derive(Clone)]
-pub(crate) struct TokenInner {
+pub(crate) struct TokenInner(pub Arc<Issued>);
+
+impl std::ops::Deref for TokenInner {
+    type Target = Issued;
+
+    fn deref(&self) -> &Issued {
+        &self.0
+    }
+}
+
+/// A token response, shared by every copy of the token.
+pub(crate) struct Issued {
     pub access_token: NulText,
     pub token_type: NulText,
     pub scope: Option<NulText>,
-    /// Monotonic expiry; `None` only for single-use tokens (`expires_in` ≤ 0), which are already
-    /// expired for the cache and are handed to the callers of the one fetch that produced them.
-    pub expires_at: Option<Instant>,
+    /// Expiry on [`BootTime`] (it counts suspended time, as the server's clock does); `None` only
+    /// for single-use tokens (`expires_in` ≤ 0), which are already expired for the cache and are
+    /// handed to the callers of the one fetch that produced them.
+    pub expires_at: Option<BootTime>,
     /// Wall-clock expiry, for display and for the C/Python/Go `expires_at` accessors.
     pub expires_at_wall: Option<SystemTime>,
     /// Response fields cctoken does not interpret (e.g. `id_token`, vendor extensions).
@@ -64,7 +79,19 @@ pub(crate) struct TokenInner {
     pub serial: u64,
     /// When the cache that issued this token will want to refresh it, set once by the cache.
     /// Bindings that keep their own copy of the token serve it until then without asking.
-    pub refresh_at: std::sync::OnceLock<Instant>,
+    pub refresh_at: std::sync::OnceLock<BootTime>,
+}
+
+impl Issued {
+    /// Time left before expiry (zero once expired, and for a single-use token).
+    pub fn expires_in(&self) -> Duration {
+        self.expires_at.map_or(Duration::ZERO, BootTime::remaining)
+    }
+
+    /// Time left before the issuing cache's refresh point (zero if passed or unset).
+    pub fn fresh_for(&self) -> Duration {
+        self.refresh_at.get().map_or(Duration::ZERO, |t| t.remaining())
+    }
 }
 
 impl Token {
@@ -80,13 +107,21 @@ impl Token {
     }
 
     /// Time left before the token expires (zero once expired or for a single-use token).
+    ///
+    /// Lifetimes count on `CLOCK_BOOTTIME` on Linux: time the machine spent suspended counts.
     pub fn expires_in(&self) -> Duration {
-        self.0.expires_at.map_or(Duration::ZERO, |t| t.saturating_duration_since(Instant::now()))
+        self.0.expires_in()
     }
 
-    /// Monotonic expiry instant (`None` for a single-use token).
+    /// Expiry as an `Instant`, i.e. now plus [`Token::expires_in`] (`None` for a single-use
+    /// token). `Instant` does not advance while the machine is suspended, whereas the token's
+    /// lifetime does: after a suspend this moves earlier. Prefer [`Token::expires_in`] or
+    /// [`Token::is_expired`], which are always current.
     pub fn expires_at(&self) -> Option<Instant> {
-        self.0.expires_at
+        let left = self.0.expires_at?.remaining();
+        let now = Instant::now();
+        // Lifetimes are capped by the parser; the `min` only keeps the addition from overflowing.
+        Some(now.checked_add(left.min(Duration::from_secs(1 << 32))).unwrap_or(now))
     }
 
     /// Wall-clock expiry, e.g. for logs (`None` for a single-use token).
@@ -99,12 +134,12 @@ impl Token {
     /// This is what lets a binding keep a copy of the current token while the core still
     /// decides every fetch.
     pub fn fresh_for(&self) -> Duration {
-        self.0.refresh_at.get().map_or(Duration::ZERO, |t| t.saturating_duration_since(Instant::now()))
+        self.0.fresh_for()
     }
 
     /// Whether the token has expired (single-use tokens count as expired: never reuse them).
     pub fn is_expired(&self) -> bool {
-        self.0.expires_at.is_none_or(|t| Instant::now() >= t)
+        self.0.expires_at.is_none_or(|t| BootTime::now() >= t)
     }
 
     /// The granted scope: the server's `scope`, else the scope that was requested.
@@ -142,19 +177,19 @@ impl Token {
     /// A token read from a shared store, valid for `parsed.lifetime` from now on this process's
     /// own clock (see `store`).
     pub(crate) fn from_store(parsed: crate::response::Parsed) -> Token {
-        Token::issued(parsed, Instant::now())
+        Token::issued(parsed, BootTime::now())
     }
 
     /// A token from a parsed response whose request was sent at `sent_at`.
-    pub(crate) fn issued(parsed: crate::response::Parsed, sent_at: Instant) -> Token {
+    pub(crate) fn issued(parsed: crate::response::Parsed, sent_at: BootTime) -> Token {
         // The parser refuses NULs in access_token and token_type, and drops a scope with one.
         let expires_at = match parsed.lifetime {
-            crate::response::Lifetime::For(d) => Some(sent_at + d),
+            crate::response::Lifetime::For(d) => Some(sent_at.saturating_add(d)),
             crate::response::Lifetime::SingleUse => None,
         };
-        let now = Instant::now();
-        let expires_at_wall = expires_at.map(|t| SystemTime::now() + t.saturating_duration_since(now));
-        Token(Arc::new(TokenInner {
+        let now = SystemTime::now();
+        let expires_at_wall = expires_at.map(|t| now.checked_add(t.remaining()).unwrap_or(now));
+        Token(Arc::new(TokenInner(Arc::new(Issued {
             access_token: parsed.access_token,
             token_type: parsed.token_type,
             scope: parsed.scope,
@@ -163,6 +198,6 @@ impl Token {
             extras: parsed.extras,
             serial: NEXT_SERIAL.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             refresh_at: std::sync::OnceLock::new(),
-        }))
+        }))))
     }
 }

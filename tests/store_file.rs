@@ -243,6 +243,26 @@ fn an_unusable_directory_falls_back_to_fetching_and_is_counted() {
 }
 
 #[test]
+fn dropping_a_client_that_waits_for_another_processs_lease_returns_promptly() {
+    let server = DevServer::start();
+    let tmp = TempDir::new("drop");
+    let dir = tmp.0.join("cache");
+    server.fault(json!({"latency_ms": 8000}));
+    let holder = client(&server, |b| b.cache_dir(&dir));
+    let holding = std::thread::spawn(move || holder.token().map(|_| ()));
+    while server.in_flight() == 0 {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let waiter = client(&server, |b| b.cache_dir(&dir));
+    assert!(waiter.token_timeout(Duration::from_millis(200)).is_err(), "the lease is held: it waits");
+    assert_eq!(waiter.metrics().store_lease_waits, 1);
+    let started = Instant::now();
+    drop(waiter); // cancels its wait for the lease and joins its fetch thread
+    assert!(started.elapsed() < Duration::from_secs(5), "drop waited for the lease (10 s)");
+    holding.join().unwrap().unwrap();
+}
+
+#[test]
 fn a_directory_removed_under_running_clients_is_created_again() {
     let server = DevServer::start();
     let tmp = TempDir::new("removed");

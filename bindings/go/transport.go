@@ -2,7 +2,9 @@ package cctoken
 
 import (
 	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 )
@@ -11,9 +13,14 @@ import (
 // token ("Authorization: Bearer …"; for DPoP tokens "Authorization: DPoP …" plus a DPoP proof
 // header) and sends it through base (http.DefaultTransport when nil).
 //
-// On a 401 it retries once, when the request body can be replayed (no body, or GetBody set,
-// as http.NewRequest does for in-memory bodies): after a DPoP use_dpop_nonce challenge with
-// the server's nonce, otherwise with a new token after invalidating the refused one.
+// On a 401 to the token it sent, it invalidates that token (unless the 401 is a DPoP
+// use_dpop_nonce challenge) and retries once when the request body can be replayed (no body,
+// or GetBody set, as http.NewRequest does for in-memory bodies): with the server's nonce
+// after a nonce challenge, otherwise with a new token.
+//
+// A redirect hop to another origin (scheme, host, port) than the request's first hop is sent
+// as it is, without the token or a DPoP proof: an http.Client calls the Transport again for
+// every hop, and the token must not follow a redirect to another server.
 func (c *Client) Transport(base http.RoundTripper) http.RoundTripper {
 	if base == nil {
 		base = http.DefaultTransport
@@ -28,6 +35,9 @@ type transport struct {
 }
 
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if !sameOriginAsFirstHop(req) {
+		return t.base.RoundTrip(req)
+	}
 	tok, err := t.c.TokenContext(req.Context())
 	if err != nil {
 		closeBody(req.Body)
@@ -38,13 +48,18 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return resp, err
 	}
 
+	nonce, nonceChallenge := dpopNonceChallenge(resp)
+	refused := !tok.isDPoP() || !nonceChallenge
+	if refused {
+		// The server refused this token, whether or not the request can be sent again (the
+		// Python adapters do the same): the next request gets a new one.
+		t.c.Invalidate(tok)
+	}
 	body, ok := replayableBody(req)
 	if !ok {
 		return resp, nil
 	}
-	nonce, nonceChallenge := dpopNonceChallenge(resp)
-	if !tok.isDPoP() || !nonceChallenge {
-		t.c.Invalidate(tok)
+	if refused {
 		if tok, err = t.c.TokenContext(req.Context()); err != nil {
 			closeBody(body)
 			closeBody(resp.Body)
@@ -78,6 +93,31 @@ func (t *transport) send(req *http.Request, body io.ReadCloser, tok *Token, nonc
 		}
 	}
 	return resp, err
+}
+
+// sameOriginAsFirstHop reports whether req goes to the origin of the request that started its
+// redirect chain (req.Response is set only on hops an http.Client makes after a redirect).
+func sameOriginAsFirstHop(req *http.Request) bool {
+	first := req
+	for first.Response != nil && first.Response.Request != nil {
+		first = first.Response.Request
+	}
+	return first == req || origin(first.URL) == origin(req.URL)
+}
+
+// origin is scheme://host:port, lower case, with the scheme's default port made explicit.
+func origin(u *url.URL) string {
+	scheme := strings.ToLower(u.Scheme)
+	port := u.Port()
+	if port == "" {
+		switch scheme {
+		case "https":
+			port = "443"
+		case "http":
+			port = "80"
+		}
+	}
+	return scheme + "://" + net.JoinHostPort(strings.ToLower(u.Hostname()), port)
 }
 
 func (t *transport) nonce(req *http.Request) string {

@@ -89,6 +89,9 @@ FAULTS (POST /_dev/fault, JSON; fields optional and combinable, unknown fields a
     access_token_format \"jwt\"  a JWT-shaped (unsigned) access token
     extra {...}             fields merged into a successful answer
     redirect true           307 to /_dev/redirect-target (which counts hits and credentials seen)
+    echo KIND               answer `status` (default 400), unauthenticated, quoting the credentials
+                            received: verbatim | html | json_escaped | percent | basic_unpadded |
+                            basic_truncated | secret_truncated | oauth | assertion
 
 EXAMPLES:
     # Default client demo-client / demo-secret on a random port:

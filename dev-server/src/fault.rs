@@ -33,6 +33,34 @@ pub struct Fault {
     pub extra: Map<String, Value>,
     #[serde(default)]
     pub redirect: bool,
+    /// Answer (without authenticating) with what the request carried, in this encoding.
+    pub echo: Option<EchoKind>,
+}
+
+/// How an `echo` fault quotes the credentials it received: what a careless server or proxy
+/// puts into an error page. The status is `status`, else 400.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EchoKind {
+    /// The decoded secret as it is (tabs and all), in a text/plain body.
+    Verbatim,
+    /// The decoded secret HTML-escaped in a text/html page, with a line break in the middle.
+    Html,
+    /// A non-OAuth JSON body whose string holds the secret with every character `\u`-escaped.
+    JsonEscaped,
+    /// The request body as it came (form-encoded), in a text/plain body.
+    Percent,
+    /// The Authorization header's base64 value without its `=` padding.
+    BasicUnpadded,
+    /// The first two thirds of the Authorization header's base64 value.
+    BasicTruncated,
+    /// The first half of the decoded secret.
+    SecretTruncated,
+    /// An RFC 6749 `invalid_client` error whose `error_description` quotes the secret and the
+    /// client assertion.
+    Oauth,
+    /// The client assertion (a JWT) as it came, in a text/plain body.
+    Assertion,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -86,6 +114,9 @@ impl Fault {
         if self.retry_after.as_ref().is_some_and(|value| !printable(value)) {
             return Err("retry_after must be printable ASCII (a header value)".into());
         }
+        if self.echo.is_some() && (self.body.is_some() || self.error.is_some() || self.redirect) {
+            return Err("echo cannot be combined with body, error or redirect".into());
+        }
         if let Some(body) = self.body {
             if self.error.is_some() {
                 return Err("error and body cannot be combined".into());
@@ -104,7 +135,10 @@ impl Fault {
 
     /// Faults that answer without looking at the request: no authentication happens.
     pub fn skips_auth(&self) -> bool {
-        self.redirect || self.error_status().is_some() || self.body.is_some_and(|b| !b.carries_token())
+        self.redirect
+            || self.echo.is_some()
+            || self.error_status().is_some()
+            || self.body.is_some_and(|b| !b.carries_token())
     }
 }
 
@@ -127,5 +161,11 @@ mod tests {
         assert!(Fault::from_json(br#"{"body": "form", "status": 500}"#).is_err());
         assert!(Fault::from_json(br#"{"status": 99}"#).is_err());
         assert!(Fault::from_json(b"not json").is_err());
+
+        let fault = Fault::from_json(br#"{"echo": "json_escaped", "status": 502}"#).unwrap();
+        assert_eq!(fault.echo, Some(EchoKind::JsonEscaped));
+        assert!(fault.skips_auth());
+        assert!(Fault::from_json(br#"{"echo": "html", "error": "invalid_client"}"#).is_err());
+        assert!(Fault::from_json(br#"{"echo": "loud"}"#).is_err());
     }
 }

@@ -10,7 +10,7 @@ use rand::RngCore;
 use serde_json::{Map, Value, json};
 use tiny_http::{Request, StatusCode};
 
-use crate::fault::{BodyKind, Fault, TokenFormat};
+use crate::fault::{BodyKind, EchoKind, Fault, TokenFormat};
 use crate::http::{self, Outcome, Reply, no_store, oauth_error, request_header, with_header};
 use crate::state::{
     AuthMethod, BasicDecoding, ClientConfig, IssuedToken, LastHeaders, LastTokenRequest, MetadataDocuments, PeerCert,
@@ -40,7 +40,9 @@ pub fn handle(state: &State, request: &mut Request) -> Outcome {
         thread::sleep(Duration::from_millis(fault.latency_ms));
     }
 
-    let outcome = if fault.skips_auth() {
+    let outcome = if let Some(kind) = fault.echo {
+        echo(kind, fault.status.unwrap_or(400), request, &form, &basic, &body).into()
+    } else if fault.skips_auth() {
         unauthenticated_fault(state, &fault)
     } else {
         match grant(state, request, &form, &basic, decoding) {
@@ -485,6 +487,56 @@ fn unauthenticated_fault(state: &State, fault: &Fault) -> Outcome {
         },
     };
     reply.into()
+}
+
+/// The `echo` fault: an error answer that quotes the credentials of the request.
+fn echo(kind: EchoKind, status: u16, request: &Request, form: &Form, basic: &BasicHeader, body: &[u8]) -> Reply {
+    let secret = match basic {
+        BasicHeader::Credentials { secret, .. } => form_decode(secret).unwrap_or_else(|| secret.clone()),
+        _ => form.first("client_secret").unwrap_or_default().to_string(),
+    };
+    let authorization = request_header(request, "Authorization").unwrap_or_default();
+    let b64 = authorization.split_once(' ').map_or("", |(_, v)| v.trim());
+    let assertion = form.first("client_assertion").unwrap_or_default();
+    let text = |t: String| http::raw(status, Some("text/plain"), t.into_bytes());
+    match kind {
+        EchoKind::Verbatim => text(format!("rejected secret: {secret} (assertion {assertion})")),
+        EchoKind::Html => {
+            let escaped: String = secret
+                .chars()
+                .map(|c| match c {
+                    '&' => "&amp;".to_string(),
+                    '<' => "&lt;".to_string(),
+                    '>' => "&gt;".to_string(),
+                    '"' => "&quot;".to_string(),
+                    '\'' => "&#39;".to_string(),
+                    c => c.to_string(),
+                })
+                .collect();
+            // Wrapped in the middle, the way HTML generators fold long lines.
+            let middle = escaped.char_indices().nth(escaped.chars().count() / 2).map_or(escaped.len(), |(i, _)| i);
+            let (head, tail) = escaped.split_at(middle);
+            let page = format!("<html><body><p>Secret {head}\n   {tail} is wrong</p></body></html>");
+            http::raw(status, Some("text/html"), page.into_bytes())
+        }
+        EchoKind::JsonEscaped => {
+            let escaped: String = secret.chars().map(|c| format!("\\u{:04x}", c as u32)).collect();
+            http::raw(status, Some("application/json"), format!(r#"{{"message":"bad {escaped}"}}"#).into_bytes())
+        }
+        EchoKind::Percent => text(format!("could not parse {}", String::from_utf8_lossy(body))),
+        EchoKind::BasicUnpadded => text(format!("bad header Basic {}", b64.trim_end_matches('='))),
+        EchoKind::BasicTruncated => text(format!("bad header Basic {}...", &b64[..b64.len() * 2 / 3])),
+        EchoKind::SecretTruncated => {
+            let half: String = secret.chars().take(secret.chars().count().div_ceil(2)).collect();
+            text(format!("secret starting {half}... is wrong"))
+        }
+        EchoKind::Oauth => oauth_error(
+            status,
+            "invalid_client",
+            &format!("secret {secret} and assertion {assertion} and header {authorization} rejected"),
+        ),
+        EchoKind::Assertion => text(format!("bad assertion {assertion}")),
+    }
 }
 
 #[cfg(test)]

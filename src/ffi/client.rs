@@ -100,8 +100,16 @@ pub unsafe extern "C" fn cct_client_clone(
     })
 }
 
-/// Frees one client handle; the client ends with its last handle (a background refresher
-/// thread, if enabled, stops then). NULL is a no-op.
+/// Frees one client handle; the client ends with its last handle. NULL is a no-op.
+///
+/// Freeing the last handle cancels the client's work and waits for it: a token request still
+/// in flight (left running by a call that timed out, or a refresh-ahead) has its connection shut
+/// down, a retry waiting to be sent is dropped, and the background refresher stops. When this
+/// returns, no thread of this client runs and none of its requests is in progress, so the
+/// library may be unloaded (`dlclose`) once every client is freed. The wait is short: at most a
+/// TCP connect in progress (bounded by the connect timeout) or a host-name lookup in progress
+/// (bounded by the request timeout). Must not be
+/// called while another thread uses the same handle.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cct_client_free(client: *mut cct_client) {
     boundary_value((), || {
@@ -302,9 +310,7 @@ pub unsafe extern "C" fn cct_token_scope(token: *const cct_token) -> *const c_ch
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cct_token_expires_in_ms(token: *const cct_token) -> u64 {
     boundary_value(0, || {
-        unsafe { token_ref(token) }
-            .and_then(|t| t.expires_at)
-            .map_or(0, |at| at.saturating_duration_since(std::time::Instant::now()).as_millis() as u64)
+        unsafe { token_ref(token) }.map_or(0, |t| t.expires_in().as_millis().min(u64::MAX as u128) as u64)
     })
 }
 
@@ -315,9 +321,7 @@ pub unsafe extern "C" fn cct_token_expires_in_ms(token: *const cct_token) -> u64
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cct_token_fresh_for_ms(token: *const cct_token) -> u64 {
     boundary_value(0, || {
-        unsafe { token_ref(token) }
-            .and_then(|t| t.refresh_at.get())
-            .map_or(0, |at| at.saturating_duration_since(std::time::Instant::now()).as_millis() as u64)
+        unsafe { token_ref(token) }.map_or(0, |t| t.fresh_for().as_millis().min(u64::MAX as u128) as u64)
     })
 }
 

@@ -128,6 +128,8 @@ pub unsafe extern "C" fn cct_config_set_client_id(
 }
 
 /// Client secret. Copied into memory that is zeroed when freed; the caller may wipe its copy.
+/// Setting both this and `cct_config_set_client_secret_file` makes `cct_client_new` fail with
+/// `CCT_STATUS_CONFIG` naming both (as in Python and Go: neither silently wins).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cct_config_set_client_secret(
     cfg: *mut cct_config,
@@ -138,7 +140,9 @@ pub unsafe extern "C" fn cct_config_set_client_secret(
 }
 
 /// Reads the client secret from `path` (one trailing newline removed); with `reread`, again
-/// before every token request, so a rotated file is picked up.
+/// before every token request, so a rotated file is picked up. The path must name a regular
+/// file of at most 64 KiB (a FIFO, device or directory is refused without blocking). Setting
+/// both this and `cct_config_set_client_secret` makes `cct_client_new` fail (see there).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cct_config_set_client_secret_file(
     cfg: *mut cct_config,
@@ -293,7 +297,9 @@ pub unsafe extern "C" fn cct_config_set_retry_policy(
     })
 }
 
-/// How long a credential failure is repeated without asking the server. Default 5000 ms; 0 disables.
+/// How long a permanent failure (any non-retryable error: bad credentials, invalid_request, a 404,
+/// a TLS failure, ...) is repeated without asking the server; a new secret, or a changed secret
+/// file, ends it early. Default 5000 ms; 0 disables.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cct_config_set_failure_cooldown_ms(
     cfg: *mut cct_config,

@@ -127,6 +127,8 @@ pub(crate) struct Shared {
     /// How long a Redis lease lives: a fetch normally ends well within it; a dead holder's
     /// lease lapses after it. Waiters fetch on their own after waiting this long.
     lease_ttl: Duration,
+    /// Set when the client is gone: a wait for another process's lease ends at once.
+    cancelled: std::sync::atomic::AtomicBool,
 }
 
 impl Shared {
@@ -145,6 +147,7 @@ impl Shared {
             keys: derive_keys(cfg),
             refresh: cfg.refresh,
             lease_ttl: cfg.request_timeout.min(cfg.call_timeout),
+            cancelled: std::sync::atomic::AtomicBool::new(false),
         })))
     }
 
@@ -276,6 +279,16 @@ impl Shared {
 }
 
 impl Source for Shared {
+    /// The fetcher's: a rotated secret ends a cool-down with a store as without one.
+    fn config_stamp(&self) -> u64 {
+        self.inner.config_stamp()
+    }
+
+    fn cancel(&self) {
+        self.cancelled.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.inner.cancel();
+    }
+
     fn fetch(&self, deadline: Instant, counters: &Counters) -> Result<Token, Error> {
         let started = Instant::now();
         let wait_until = deadline.min(started + self.lease_ttl);
@@ -312,6 +325,12 @@ impl Source for Shared {
                     if !counted_wait {
                         counted_wait = true;
                         Counters::bump(&counters.store_lease_waits);
+                    }
+                    if self.cancelled.load(std::sync::atomic::Ordering::SeqCst) {
+                        return Err(Error::Transport {
+                            kind: crate::TransportKind::Io,
+                            message: "the client was dropped while waiting for another process's token request".into(),
+                        });
                     }
                     let now = Instant::now();
                     if now + backoff >= wait_until {

@@ -139,6 +139,14 @@ run "16 threads x 1000 get_token calls on one client: one token" "$OUT/asan/test
 expect_stat "16 threads x 1000 get_token calls: the dev server saw 1 token request" token_requests 1
 stop_server
 
+# cct_client_free cancels a fetch left waiting for a retry, and no request is sent after it.
+start_server
+set_fault '{"status": 503, "retry_after": "5"}'
+run "cct_client_free cancels a fetch waiting to retry and returns promptly" "$OUT/asan/test_free"
+sleep 6
+expect_stat "after cct_client_free: the cancelled retry was never sent" token_requests 1
+stop_server
+
 # Shared file store: 8 processes at once on one cache directory, one token request.
 start_server
 set_fault '{"latency_ms": 500}'

@@ -371,6 +371,23 @@ static void test_config_errors(void) {
     CHECK_FAILS(cct_client_new(cfg, &client, &err), &err, CCT_STATUS_CONFIG, "grant_type");
     CHECK(client == SENTINEL);
     cct_config_free(cfg);
+
+    /* A secret and a secret file: refused, naming both, whichever was set last (issue 8). */
+    cfg = offline_config();
+    CHECK_OK(cct_config_set_client_secret_file(cfg, "/nonexistent", false, &err), &err);
+    CHECK_FAILS(cct_client_new(cfg, &client, &err), &err, CCT_STATUS_CONFIG, "client_secret_file");
+    CHECK(client == SENTINEL);
+    cct_config_free(cfg);
+
+    /* A secret "file" that never ends or blocks is refused at once (issue 8). */
+    cfg = NULL;
+    CHECK_OK(cct_config_new(&cfg, &err), &err);
+    CHECK_OK(cct_config_set_token_url(cfg, OFFLINE_URL, &err), &err);
+    CHECK_OK(cct_config_set_client_id(cfg, "c-test", &err), &err);
+    CHECK_OK(cct_config_set_client_secret_file(cfg, "/dev/zero", false, &err), &err);
+    CHECK_FAILS(cct_client_new(cfg, &client, &err), &err, CCT_STATUS_CONFIG, "not a regular file");
+    CHECK(client == SENTINEL);
+    cct_config_free(cfg);
 }
 
 /* A failing setter must not change the configuration ("nothing is partially written"). */

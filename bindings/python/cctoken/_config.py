@@ -46,6 +46,10 @@ def _str(name: str, value: Any) -> str:
         value = os.fspath(value)
     if not isinstance(value, str):
         raise TypeError(f"{name} must be a str, not {type(value).__name__}")
+    if "\x00" in value:
+        # C strings end at the first NUL: "a\x00b" would silently become "a". The value may be
+        # a secret, so the message names only the option.
+        raise ConfigError(f"{name}: contains a NUL character", status=n.STATUS_CONFIG)
     return value
 
 
@@ -89,7 +93,9 @@ def _enum(name: str, table: Mapping[str, int]) -> Callable[[str, Any], str]:
     def check(_: str, value: Any) -> str:
         value = _str(name, value)
         if value not in table:
-            raise ConfigError(f"{name}: unknown value {value!r}; one of {', '.join(table)}", status=n.STATUS_CONFIG)
+            # Quoted bounded (repr escapes control characters): an error message stays one short line.
+            shown = repr(value[:40]) + ("…" if len(value) > 40 else "")
+            raise ConfigError(f"{name}: unknown value {shown}; one of {', '.join(table)}", status=n.STATUS_CONFIG)
         return value
 
     return check
@@ -99,9 +105,10 @@ def _extra_params(name: str, value: Any) -> tuple[tuple[str, str], ...]:
     # A mapping, or (name, value) pairs for a parameter that repeats.
     items = value.items() if isinstance(value, Mapping) else value
     try:
-        return tuple((_str(name, k), _str(name, v)) for k, v in items)
+        pairs = tuple((k, v) for k, v in items)
     except (TypeError, ValueError):
         raise TypeError(f"{name} must be a dict of str to str or an iterable of (name, value) pairs") from None
+    return tuple((_str(name, k), _str(name, v)) for k, v in pairs)
 
 
 def _jwk(name: str, value: Any) -> str:

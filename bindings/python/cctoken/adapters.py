@@ -6,6 +6,11 @@ DPoP tokens (RFC 9449) also get a ``DPoP`` proof header; a 401 carrying a ``DPoP
 answered with a new proof that includes the nonce, and the latest nonce of each origin is
 reused for the next requests to it.
 
+A redirect to another origin carries no token (both libraries drop ``Authorization``), and a
+401 from there invalidates nothing. ``requests`` also loses the DPoP proof on such a hop;
+``httpx`` copies every other header to the next hop, the proof included (it is bound to the
+first URL and token, so it is useless elsewhere, but with DPoP prefer ``follow_redirects=False``).
+
 Use them through ``Client.requests_auth()`` and ``Client.httpx_auth()``.
 """
 
@@ -14,7 +19,7 @@ from __future__ import annotations
 import functools
 from collections.abc import AsyncGenerator, Generator, MutableMapping
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 if TYPE_CHECKING:
     import httpx
@@ -98,6 +103,13 @@ class RequestsAuth(_requests_base()):  # type: ignore[misc]
         import requests.cookies
 
         request = response.request
+        if response.is_redirect:
+            # requests copies this request's headers to the next hop and drops Authorization
+            # when it leaves the origin, but not the DPoP proof: drop it here.
+            target = urljoin(response.url, response.headers["location"])
+            if _origin(target) != _origin(response.url):
+                request.headers.pop("DPoP", None)
+            return response
         self._signer.remember_nonce(response.url, response.headers)
         new = self._signer.retry_needs_new_token(token, request.headers, response.status_code, response.headers)
         if new is None:
@@ -149,7 +161,8 @@ class HttpxAuth(_httpx_base()):  # type: ignore[misc]
         self._sign(request, token)
         response = yield request
         self._signer.remember_nonce(str(response.url), response.headers)
-        new = self._signer.retry_needs_new_token(token, request.headers, response.status_code, response.headers)
+        # The last hop's request: after a redirect to another origin it carried no token.
+        new = self._signer.retry_needs_new_token(token, response.request.headers, response.status_code, response.headers)
         if new is None:
             return
         self._sign(request, self._client.token() if new else token)
@@ -161,7 +174,8 @@ class HttpxAuth(_httpx_base()):  # type: ignore[misc]
         self._sign(request, token)
         response = yield request
         self._signer.remember_nonce(str(response.url), response.headers)
-        new = self._signer.retry_needs_new_token(token, request.headers, response.status_code, response.headers)
+        # The last hop's request: after a redirect to another origin it carried no token.
+        new = self._signer.retry_needs_new_token(token, response.request.headers, response.status_code, response.headers)
         if new is None:
             return
         self._sign(request, await self._token_async() if new else token)

@@ -266,7 +266,7 @@ class Client:
     def set_client_secret(self, secret: str) -> None:
         """Replaces the client secret (rotation): used from the next fetch on; the cached
         token stays. Ends a cool-down after a credential failure."""
-        secret = _config._str("secret", secret)
+        secret = _config._str("client_secret", secret)
         handle, _ = self._acquire()
         try:
             call(n.lib.cct_client_set_client_secret, handle.ptr, secret.encode())
