@@ -6,7 +6,10 @@
 #   make test      every suite: Rust, C (sanitizers + valgrind), Python, Go, examples
 #   make demo      dev server + the examples in every language
 #   make bench     side-by-side benchmarks (not part of test)
-#   make install   PREFIX=/usr/local: library, header, pkg-config file
+#   make install   PREFIX=/usr/local: library, header, pkg-config, CMake config, cctoken, cctoken-dev-server
+#   make dist      release artifacts in dist/: C SDK archive, Python wheel + sdist, Go proxy dir, crate
+#   make test-dist install dist/ into a scratch dir without cargo and use it from C, Python, Go, CLI
+#   make abi       re-bless abi/cctoken.symbols after adding C functions (test-abi checks it)
 
 CARGO   ?= cargo
 PREFIX  ?= /usr/local
@@ -19,6 +22,7 @@ export CCTOKEN_DEV_SERVER := $(CURDIR)/$(DEV_SERVER)
 
 .PHONY: all build header stage test test-rust lint test-c test-python test-go test-store test-examples \
         interop-deps demo bench bench-smoke install clean
+.PHONY: dist test-dist abi test-abi
 
 all: build
 
@@ -42,7 +46,7 @@ stage:
 	mkdir -p bindings/python/cctoken
 	cp target/release/libcctoken.so bindings/python/cctoken/libcctoken.so
 
-test: lint test-rust stage test-c test-python test-go test-store test-examples bench-smoke
+test: lint test-rust stage test-c test-python test-go test-store test-examples bench-smoke test-abi test-dist
 	@echo "make test: all suites passed"
 
 lint:
@@ -80,10 +84,17 @@ test-store: stage
 test-examples: stage
 	tools/run-examples.sh
 
-demo: stage
-	$(CARGO) build --quiet -p cctoken-dev-server
-	$(CARGO) build --quiet -p cctoken --example fetch_token
-	tools/run-examples.sh --demo
+# Release builds only, with cargo's progress. The dev server is built together with the cctoken
+# package: built alone, its dependencies' features differ and half of them would compile twice.
+demo:
+	@echo "demo: building the release library (libcctoken.so/.a) that every language uses;"
+	@echo "demo: the first build compiles the dependencies too (about 2 minutes on 2 idle cores)"
+	@$(MAKE) --no-print-directory stage
+	@echo "demo: building the dev server and the Rust example"
+	$(CARGO) build --release -p cctoken -p cctoken-dev-server --bins --example fetch_token
+	@echo "demo: starting the dev server, then the Rust, C, Python and Go examples against it (Go compiles first)"
+	@CCTOKEN_DEV_SERVER=$(CURDIR)/target/release/cctoken-dev-server CCTOKEN_EXAMPLE_PROFILE=release \
+		tools/run-examples.sh --demo
 
 bench: stage
 	$(MAKE) -C benches bench
@@ -92,16 +103,34 @@ bench: stage
 bench-smoke: stage
 	$(MAKE) -C benches smoke
 
+# The same layout as the C SDK archive (packaging/install-sdk.sh), with PREFIX in the .pc files.
 install: stage
-	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
-	install -m 644 $(STAGE)/lib/libcctoken.a $(DESTDIR)$(PREFIX)/lib/
-	install -m 755 $(STAGE)/lib/libcctoken.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/
-	ln -sf libcctoken.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libcctoken.so.$(MAJOR)
-	ln -sf libcctoken.so.$(MAJOR) $(DESTDIR)$(PREFIX)/lib/libcctoken.so
-	install -m 644 include/cctoken.h $(DESTDIR)$(PREFIX)/include/
-	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' cctoken.pc.in \
-		> $(DESTDIR)$(PREFIX)/lib/pkgconfig/cctoken.pc
+	$(CARGO) build --release --quiet -p cctoken --bins -p cctoken-dev-server
+	VERSION=$(VERSION) MAJOR=$(MAJOR) packaging/install-sdk.sh $(abspath $(DESTDIR)$(PREFIX)) $(PREFIX)
+	@echo "installed into $(DESTDIR)$(PREFIX): bin/cctoken, bin/cctoken-dev-server, include/cctoken.h,"
+	@echo "  lib/libcctoken.{so,a}, lib/pkgconfig/cctoken{,-static}.pc, lib/cmake/cctoken"
+	@case "$(PREFIX)" in /usr|/usr/local) echo "  run ldconfig so programs find libcctoken.so.$(MAJOR)";; \
+	 *) echo "  $(PREFIX)/lib is not searched by the dynamic loader: link with -Wl,-rpath,$(PREFIX)/lib"; \
+	    echo "  (or set LD_LIBRARY_PATH), else programs fail with 'libcctoken.so.$(MAJOR): cannot open shared object file'";; esac
+
+# Release artifacts in dist/ (packaging/dist.sh lists them), from the release build of `make stage`.
+dist: stage
+	$(CARGO) build --release --quiet -p cctoken --bins -p cctoken-dev-server
+	VERSION=$(VERSION) MAJOR=$(MAJOR) CARGO=$(CARGO) packaging/dist.sh
+
+# Installs dist/ in a scratch directory, with no cargo or rustc on PATH, and fetches a token from
+# the archive's dev server in C (CMake and pkg-config, shared and static), Python, Go and the CLI.
+test-dist: dist
+	VERSION=$(VERSION) MAJOR=$(MAJOR) packaging/test-dist.sh
+
+# The exported symbols of libcctoken.so against abi/cctoken.symbols (tools/abi.py says the rules).
+test-abi: stage
+	python3 tools/abi.py check $(STAGE)/lib/libcctoken.so.$(VERSION) --header include/cctoken.h
+	python3 tools/abi.py selftest $(STAGE)/lib/libcctoken.so.$(VERSION) --header include/cctoken.h
+
+abi: stage
+	python3 tools/abi.py bless $(STAGE)/lib/libcctoken.so.$(VERSION)
 
 clean:
 	$(CARGO) clean
-	rm -rf bindings/go/lib bindings/python/cctoken/libcctoken.so
+	rm -rf bindings/go/lib bindings/python/cctoken/libcctoken.so dist

@@ -88,6 +88,13 @@ class Run:
                         CCTOKEN_BENCH_CLIENT_SECRET=CLIENT_SECRET,
                         CCTOKEN_LIBRARY=str(STAGE / "lib" / "libcctoken.so"),
                         PYTHONPATH=str(REPO / "bindings" / "python"))
+        # A smoke run keeps the runners' own output (figures from debug builds) in a log file,
+        # so that nothing on the terminal reads as a result.
+        if args.smoke:
+            Path(args.work).mkdir(parents=True, exist_ok=True)
+            self.chatter = open(Path(args.work) / "smoke-runners.log", "w")  # read it when a runner fails
+        else:
+            self.chatter = sys.stderr
 
     def runner(self, name: str, argv: list[str], cwd: Path = HERE) -> None:
         """Runs one runner and collects its JSON lines; a failure is recorded, not fatal."""
@@ -103,7 +110,7 @@ class Run:
                 self.results.append(json.loads(line))
                 got += 1
             elif line:
-                print(line, file=sys.stderr)
+                print(line, file=self.chatter)
         if proc.returncode != 0 or got == 0:
             self.failures.append(f"{name} exited with {proc.returncode} after {got} result(s)")
             log(f"{name}: FAILED ({proc.returncode})")
@@ -120,7 +127,8 @@ class Run:
         log("criterion: " + " ".join(argv))
         self.server.reset()
         t0 = time.monotonic()
-        proc = subprocess.run(argv, cwd=REPO, env=self.env, stdout=sys.stderr)
+        proc = subprocess.run(argv, cwd=REPO, env=self.env, stdout=self.chatter,
+                              stderr=self.chatter if self.args.smoke else None)  # its progress names iteration counts
         self.timings.append(("rust criterion (P1)", time.monotonic() - t0))
         names = {"cctoken": ("cctoken (Rust API)", True, "Client::token(); criterion, per-sample mean"),
                  "oauth2": ("oauth2 5.0.0 + RwLock", False,
@@ -484,6 +492,9 @@ def main() -> int:
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
 
+    if args.smoke:
+        log("SMOKE RUN: every scenario once, tiny counts, debug builds; it checks that `make bench` still "
+            "works and measures nothing (no figures shown; `make bench` gives real ones)")
     started = time.monotonic()
     machine()
     server = DevServer(args.dev_server)

@@ -155,6 +155,11 @@ typedef struct cct_store_metrics {
 typedef uint32_t cct_auth_method;
 
 /**
+ * Which certificate authorities the client trusts (`cct_config_set_trust_store`).
+ */
+typedef uint32_t cct_trust_store;
+
+/**
  * JWS algorithm of client assertions (`cct_config_set_signing_alg`).
  */
 typedef uint32_t cct_signing_alg;
@@ -228,6 +233,24 @@ typedef uint32_t cct_assertion_audience;
  * The string passed as `custom`.
  */
 #define CCT_AUD_CUSTOM 2
+
+/**
+ * The operating system's store; `SSL_CERT_FILE` / `SSL_CERT_DIR` honoured; plus the
+ * `cct_config_add_root_ca_pem` certificates. The default. With no variable set and an empty
+ * system store, the bundled Mozilla roots are used; a set variable that yields no certificate
+ * makes `cct_client_new` fail with `CCT_STATUS_CONFIG`.
+ */
+#define CCT_TRUST_SYSTEM 0
+
+/**
+ * The Mozilla roots compiled into the library, plus the added certificates.
+ */
+#define CCT_TRUST_BUNDLED 1
+
+/**
+ * Only the `cct_config_add_root_ca_pem` certificates (at least one required).
+ */
+#define CCT_TRUST_ROOT_CA_ONLY 2
 
 #define CCT_STATUS_OK 0
 
@@ -583,12 +606,30 @@ cct_status cct_config_set_failure_cooldown_ms(struct cct_config *cfg,
                                               struct cct_error **err);
 
 /**
- * Trusts the PEM certificates in `pem[0..len]` in addition to the Mozilla roots (repeatable).
+ * Trusts the PEM certificates in `pem[0..len]` too (repeatable): in addition to the trust store,
+ * or alone with `CCT_TRUST_ROOT_CA_ONLY`.
  */
 cct_status cct_config_add_root_ca_pem(struct cct_config *cfg,
                                       const uint8_t *pem,
                                       size_t len,
                                       struct cct_error **err);
+
+/**
+ * One of the `CCT_TRUST_*` values; anything else gives `CCT_STATUS_INVALID_ARGUMENT`.
+ */
+cct_status cct_config_set_trust_store(struct cct_config *cfg,
+                                      cct_trust_store store,
+                                      struct cct_error **err);
+
+/**
+ * The proxy: `"env"` (the default: `HTTPS_PROXY`, `NO_PROXY`, ... read by `cct_client_new`),
+ * `"none"`, or a URL `http://[user:password@]host:port`. The string is copied. An http:// token
+ * URL through a proxy is refused unless `cct_config_set_allow_insecure_http`; the proxy's
+ * password never appears in errors.
+ */
+cct_status cct_config_set_proxy(struct cct_config *cfg,
+                                const char *proxy,
+                                struct cct_error **err);
 
 /**
  * The User-Agent header. Default "cctoken/<version>".

@@ -9,6 +9,7 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 
 use crate::jwt::{PrivateKey, SigningAlg};
+use crate::net::{Proxy, TrustStore};
 use crate::redact::{quote, sanitize};
 use crate::secret::{Secret, SecretSource};
 use crate::{Client, Error};
@@ -181,6 +182,8 @@ pub struct ClientBuilder {
     retry: RetryPolicy,
     failure_cooldown: Duration,
     root_ca_pem: Vec<Vec<u8>>,
+    trust_store: TrustStore,
+    proxy: Proxy,
     user_agent: String,
     allow_insecure_http: bool,
     background_refresh: bool,
@@ -219,6 +222,8 @@ impl Default for ClientBuilder {
             retry: RetryPolicy::default(),
             failure_cooldown: Duration::from_secs(5),
             root_ca_pem: Vec::new(),
+            trust_store: TrustStore::default(),
+            proxy: Proxy::default(),
             user_agent: concat!("cctoken/", env!("CARGO_PKG_VERSION")).to_string(),
             allow_insecure_http: false,
             background_refresh: false,
@@ -423,9 +428,24 @@ impl ClientBuilder {
         self
     }
 
-    /// Trusts these PEM certificates in addition to the Mozilla root store (repeatable).
+    /// Trusts these PEM certificates too (repeatable): in addition to the system store, or the
+    /// bundled roots, or alone with [`TrustStore::RootCaOnly`].
     pub fn root_ca_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
         self.root_ca_pem.push(pem.into());
+        self
+    }
+
+    /// Which certificate authorities to trust. Default [`TrustStore::System`] (honours
+    /// `SSL_CERT_FILE` / `SSL_CERT_DIR`).
+    pub fn trust_store(mut self, store: TrustStore) -> Self {
+        self.trust_store = store;
+        self
+    }
+
+    /// Whether requests go through a proxy. Default [`Proxy::Environment`] (`HTTPS_PROXY`,
+    /// `NO_PROXY`, ...); `"none".parse()` and `"http://host:3128".parse()` give the others.
+    pub fn proxy(mut self, proxy: Proxy) -> Self {
+        self.proxy = proxy;
         self
     }
 
@@ -638,6 +658,15 @@ impl ClientBuilder {
                 return Err(Error::config("root_ca_pem", "no CERTIFICATE block found"));
             }
         }
+        if self.trust_store == TrustStore::RootCaOnly && root_certs.is_empty() {
+            return Err(Error::config("root_ca_pem", "missing (trust_store root_ca_only trusts only these)"));
+        }
+        let proxy = {
+            let target = match &endpoint {
+                Endpoint::TokenUrl(u) | Endpoint::Issuer(u) => u,
+            };
+            crate::net::route(&self.proxy, target, insecure, |name| std::env::var(name).ok())?
+        };
         check_text("user_agent", &self.user_agent)?;
         let store = match (self.cache_dir, self.redis_url) {
             (Some(_), Some(_)) => return Err(Error::config("cache_dir", "set cache_dir or redis_url, not both")),
@@ -674,6 +703,8 @@ impl ClientBuilder {
             retry: self.retry,
             failure_cooldown: self.failure_cooldown,
             root_certs,
+            trust_store: self.trust_store,
+            proxy,
             user_agent: self.user_agent,
             background_refresh: self.background_refresh,
             allow_insecure_http: insecure,
@@ -805,6 +836,9 @@ pub(crate) struct Config {
     pub retry: RetryPolicy,
     pub failure_cooldown: Duration,
     pub root_certs: Vec<ureq::tls::Certificate<'static>>,
+    pub trust_store: TrustStore,
+    /// The proxy every request goes through, decided at build time; `None`: direct.
+    pub proxy: Option<crate::net::Route>,
     pub user_agent: String,
     pub background_refresh: bool,
     pub allow_insecure_http: bool,

@@ -114,6 +114,13 @@ fn resolve(meta: &Value, issuer: &url::Url, cfg: &Config) -> Result<Resolved, Er
         }
         other => other,
     })?;
+    // The proxy was checked against the issuer; a discovered http:// endpoint gets the same rule.
+    if token_url.scheme() == "http" && cfg.proxy.is_some() && !cfg.allow_insecure_http {
+        return Err(Error::config(
+            "proxy",
+            "the discovered token endpoint is http://: refusing to send credentials through the proxy in clear",
+        ));
+    }
     Ok(Resolved { token_url, auth_method, issuer: Some(claimed.to_string()) })
 }
 

@@ -95,14 +95,10 @@ impl Fetcher {
         if let Some(cert) = &cfg.client_cert {
             tls = tls.client_cert(Some(cert.tls.clone()));
         }
-        if !cfg.root_certs.is_empty() {
-            let roots = webpki_root_certs::TLS_SERVER_ROOT_CERTS
-                .iter()
-                .map(|c| ureq::tls::Certificate::from_der(c.as_ref()).to_owned())
-                .chain(cfg.root_certs.iter().cloned());
-            tls = tls.root_certs(ureq::tls::RootCerts::from(roots));
-        }
+        tls = tls.root_certs(crate::net::root_certs(cfg.trust_store, &cfg.root_certs)?);
         let config = ureq::Agent::config_builder()
+            // Decided at build time (`net::route`); never ureq's own reading of the environment.
+            .proxy(cfg.proxy.as_ref().map(|r| r.proxy.clone()))
             .http_status_as_error(false) // error bodies carry the OAuth error: read them
             .max_redirects(0) // never follow: a redirect would carry the credentials elsewhere
             .timeout_connect(Some(cfg.connect_timeout))

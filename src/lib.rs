@@ -25,6 +25,7 @@ mod error;
 mod fetch;
 mod jwt;
 mod metrics;
+mod net;
 mod redact;
 mod response;
 mod secret;
@@ -38,6 +39,7 @@ pub use config::{AssertionAudience, AuthMethod, ClientBuilder, RefreshPolicy, Re
 pub use error::{Error, OAuthError, TransportKind};
 pub use jwt::{PrivateKey, SigningAlg};
 pub use metrics::Metrics;
+pub use net::{Proxy, TrustStore};
 pub use secret::Secret;
 pub use token::Token;
 

@@ -7,7 +7,7 @@ mod common;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use cctoken::{AuthMethod, Client, Error, TransportKind};
+use cctoken::{AuthMethod, Client, Error, TransportKind, TrustStore};
 use common::{DevServer, assert_no_secrets};
 
 /// A fresh directory for one server's certificates, removed on drop.
@@ -87,7 +87,7 @@ fn https_with_the_test_ca() {
 fn unknown_ca_is_a_tls_error() {
     let dir = TempDir::new("ca");
     let server = start(&dir.0);
-    // Only the Mozilla roots: the generated CA is unknown.
+    // The system store (the default): the generated CA is not in it.
     let message = tls_error(secret_client(&server, &server.token_url(), None).token());
     assert!(message.to_lowercase().contains("tls"), "{message}");
     assert_no_secrets(&message, &[]);
@@ -193,4 +193,54 @@ fn discovery_uses_the_mtls_alias_for_certificate_clients_only() {
     assert_eq!(server.stats()["mtls_alias_requests"], 1, "the certificate client used the mTLS alias");
     assert_eq!(server.token_requests(), 2);
     assert_eq!(server.introspect(token.access_token())["client_id"], "mtls");
+}
+
+/// `root_ca_only`: the given CA alone. The right one works; another CA (a second server's) is a
+/// TLS error, and no CA at all is a configuration error.
+#[test]
+fn root_ca_only_trusts_exactly_the_given_cas() {
+    let dir = TempDir::new("only");
+    let server = start(&dir.0);
+    let other_dir = TempDir::new("only-other");
+    let _other = DevServer::with_tls(&other_dir.0, &[]);
+    let only = |ca: Option<Vec<u8>>| {
+        let mut b = Client::builder()
+            .token_url(server.token_url())
+            .client_id("svc")
+            .client_secret("tls-test-secret")
+            .trust_store(TrustStore::RootCaOnly);
+        if let Some(ca) = ca {
+            b = b.root_ca_pem(ca);
+        }
+        b.build()
+    };
+    let token = only(Some(read(&dir.0, "ca.pem"))).unwrap().token().expect("token with root_ca_only");
+    assert_eq!(server.introspect(token.access_token())["active"], true);
+    let message = tls_error(only(Some(read(&other_dir.0, "ca.pem"))).unwrap().token());
+    assert_no_secrets(&message, &[]);
+    match only(None) {
+        Err(Error::Config { field: "root_ca_pem", .. }) => {}
+        other => panic!("expected a root_ca_pem config error, got {:?}", other.map(|_| "a client")),
+    }
+    assert_eq!(server.token_requests(), 1);
+}
+
+/// `bundled` (the compiled-in Mozilla roots) plus an added CA, as before the system store.
+#[test]
+fn bundled_roots_plus_an_added_ca() {
+    let dir = TempDir::new("bundled");
+    let server = start(&dir.0);
+    let client = |ca: Option<Vec<u8>>| {
+        let mut b = Client::builder()
+            .token_url(server.token_url())
+            .client_id("svc")
+            .client_secret("tls-test-secret")
+            .trust_store(TrustStore::Bundled);
+        if let Some(ca) = ca {
+            b = b.root_ca_pem(ca);
+        }
+        b.build().expect("valid config")
+    };
+    client(Some(read(&dir.0, "ca.pem"))).token().expect("token with bundled roots plus the test CA");
+    tls_error(client(None).token());
 }

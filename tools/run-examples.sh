@@ -10,7 +10,9 @@ say() { if $demo; then echo "$@"; fi; }
 
 server_bin=${CCTOKEN_DEV_SERVER:-target/debug/cctoken-dev-server}
 [[ -x "$server_bin" ]] || cargo build --quiet -p cctoken-dev-server
-cargo build --quiet --example fetch_token
+# `make demo` builds the example in release (CCTOKEN_EXAMPLE_PROFILE=release), `make test` in debug.
+profile=${CCTOKEN_EXAMPLE_PROFILE:-debug}
+cargo build --quiet --example fetch_token $([[ $profile == release ]] && echo --release)
 
 # The server reads its stdin from our pipe: when this script ends, however it ends, the server
 # sees EOF and exits. The trap also kills it on the normal path.
@@ -54,7 +56,7 @@ check() {
     grep -Eq "^$lang: token fetches=[1-9][0-9]* cache hits=[1-9][0-9]*" <<<"$out" \
         || { echo "$lang example printed an unexpected summary" >&2; exit 1; }
 }
-check rust target/debug/examples/fetch_token
+check rust target/$profile/examples/fetch_token
 check c target/examples/fetch_token_c
 check python env PYTHONPATH=bindings/python "$python" examples/python/fetch_token.py
 check go bash -c 'cd examples/go && go run .'

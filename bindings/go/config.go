@@ -9,6 +9,7 @@ import (
 	"io"
 	"maps"
 	"math"
+	"net/url"
 	"reflect"
 	"slices"
 	"strings"
@@ -50,7 +51,13 @@ type Config struct {
 	Refresh         *RefreshPolicy // nil: the defaults (DefaultRefreshPolicy)
 	Retry           *RetryPolicy   // nil: the defaults (DefaultRetryPolicy)
 
-	RootCAPEM         []byte // more trusted CA certificates (PEM, one or more)
+	RootCAPEM []byte // more trusted CA certificates (PEM, one or more)
+	// TrustStore is which CAs are trusted: the zero value TrustSystem is the OS store
+	// (SSL_CERT_FILE / SSL_CERT_DIR honoured) plus RootCAPEM.
+	TrustStore TrustStore
+	// Proxy is "" or "env" (HTTPS_PROXY, NO_PROXY, ... read at New), "none", or a URL
+	// "http://[user:password@]host:port". Its password is never printed (Format, errors).
+	Proxy             string `cctoken:"url"`
 	ClientCertPEM     []byte // TLS client certificate chain (PEM, leaf first), RFC 8705
 	ClientKeyPEM      []byte `cctoken:"secret"` // its private key (PEM)
 	UserAgent         string // default "cctoken/<version>"
@@ -77,6 +84,47 @@ type Config struct {
 	RedisURL     string        `cctoken:"secret"` // may hold a password
 	RedisCAPEM   []byte        // CA certificate(s) a rediss:// server must chain to
 	StoreTimeout time.Duration // bound on each store operation; default 200ms
+}
+
+// TrustStore is which certificate authorities the client trusts (CCT_TRUST_*).
+type TrustStore int
+
+const (
+	// TrustSystem is the operating system's store, SSL_CERT_FILE / SSL_CERT_DIR honoured, plus
+	// RootCAPEM (the zero value). With no variable set and an empty system store, the Mozilla
+	// roots built into the library are used; a set variable that yields nothing fails New.
+	TrustSystem     TrustStore = iota
+	TrustBundled               // the Mozilla roots built into the library, plus RootCAPEM
+	TrustRootCAOnly            // only RootCAPEM (at least one certificate)
+)
+
+var trustStores = [...]struct {
+	c    C.cct_trust_store
+	name string
+}{
+	TrustSystem:     {C.CCT_TRUST_SYSTEM, "system"},
+	TrustBundled:    {C.CCT_TRUST_BUNDLED, "bundled"},
+	TrustRootCAOnly: {C.CCT_TRUST_ROOT_CA_ONLY, "root_ca_only"},
+}
+
+func (s TrustStore) String() string {
+	if s >= 0 && int(s) < len(trustStores) {
+		return trustStores[s].name
+	}
+	return fmt.Sprintf("TrustStore(%d)", int(s))
+}
+
+// redactURL hides a URL's password ("http://user:***@host:port").
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "[unparsable URL]"
+	}
+	if _, has := u.User.Password(); has {
+		u.User = url.User(u.User.Username())
+		return strings.Replace(u.String(), "@", ":***@", 1)
+	}
+	return u.String()
 }
 
 // AuthMethod is a client authentication method (CCT_AUTH_*).
@@ -397,6 +445,18 @@ func (b *configBuilder) apply(cfg *Config) {
 	b.pem(cfg.RootCAPEM, func(p *C.cct_config, pem *C.uint8_t, n C.size_t, e **C.cct_error) C.cct_status {
 		return C.cct_config_add_root_ca_pem(p, pem, n, e)
 	})
+	switch ts := cfg.TrustStore; {
+	case ts == TrustSystem:
+	case ts > 0 && int(ts) < len(trustStores):
+		b.call(func(p *C.cct_config, e **C.cct_error) C.cct_status {
+			return C.cct_config_set_trust_store(p, trustStores[ts].c, e)
+		})
+	default:
+		b.fail("TrustStore", "unknown value "+ts.String())
+	}
+	b.str("Proxy", cfg.Proxy, func(p *C.cct_config, s *C.char, e **C.cct_error) C.cct_status {
+		return C.cct_config_set_proxy(p, s, e)
+	})
 	if (len(cfg.ClientCertPEM) == 0) != (len(cfg.ClientKeyPEM) == 0) {
 		b.fail("ClientCertPEM", "ClientCertPEM and ClientKeyPEM go together")
 	} else if len(cfg.ClientCertPEM) > 0 {
@@ -494,6 +554,8 @@ func (cfg Config) Format(f fmt.State, verb rune) {
 		case string, []byte:
 			if field.Tag.Get("cctoken") == "secret" {
 				sb.WriteString(`"[redacted]"`)
+			} else if field.Tag.Get("cctoken") == "url" {
+				fmt.Fprintf(&sb, "%q", redactURL(x.(string)))
 			} else if b, ok := x.([]byte); ok {
 				fmt.Fprintf(&sb, "[%d bytes]", len(b))
 			} else {

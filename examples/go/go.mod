@@ -2,9 +2,10 @@ module github.com/cctoken/cctoken/examples/go
 
 go 1.26.0
 
-require github.com/cctoken/cctoken/bindings/go v0.0.0
-
-require golang.org/x/oauth2 v0.38.0 // indirect
+require (
+	github.com/cctoken/cctoken/bindings/go v0.0.0
+	golang.org/x/oauth2 v0.38.0
+)
 
 // The binding from this repository (with its staged libcctoken.a), not a published version.
 replace github.com/cctoken/cctoken/bindings/go => ../../bindings/go

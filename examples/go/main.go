@@ -11,6 +11,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	cctoken "github.com/cctoken/cctoken/bindings/go"
+	"golang.org/x/oauth2"
 )
 
 func main() {
@@ -62,6 +64,19 @@ func run() error {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("resource: %s", resp.Status)
+	}
+
+	// The same through golang.org/x/oauth2, for code that already takes an oauth2.TokenSource.
+	oauthClient := oauth2.NewClient(context.Background(), client.TokenSource())
+	oauthClient.Timeout = 10 * time.Second
+	resp, err = oauthClient.Get(env["CCTOKEN_RESOURCE_URL"])
+	if err != nil {
+		return fmt.Errorf("resource via oauth2.NewClient: %w", err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("resource via oauth2.NewClient: %s", resp.Status)
 	}
 
 	// 3. Ask again, as a busy service would before every request: these are cache hits.

@@ -4,7 +4,7 @@ use std::ffi::c_char;
 use std::time::Duration;
 
 use super::{Failure, boundary, cct_error, cct_status, mut_arg, out_arg, str_arg};
-use crate::{AssertionAudience, AuthMethod, ClientBuilder, RefreshPolicy, RetryPolicy, Secret, SigningAlg};
+use crate::{AssertionAudience, AuthMethod, ClientBuilder, RefreshPolicy, RetryPolicy, Secret, SigningAlg, TrustStore};
 
 /// How the client authenticates (`cct_config_set_auth_method`).
 pub type cct_auth_method = u32;
@@ -41,6 +41,18 @@ pub const CCT_AUD_TOKEN_ENDPOINT: cct_assertion_audience = 0;
 pub const CCT_AUD_ISSUER: cct_assertion_audience = 1;
 /// The string passed as `custom`.
 pub const CCT_AUD_CUSTOM: cct_assertion_audience = 2;
+
+/// Which certificate authorities the client trusts (`cct_config_set_trust_store`).
+pub type cct_trust_store = u32;
+/// The operating system's store; `SSL_CERT_FILE` / `SSL_CERT_DIR` honoured; plus the
+/// `cct_config_add_root_ca_pem` certificates. The default. With no variable set and an empty
+/// system store, the bundled Mozilla roots are used; a set variable that yields no certificate
+/// makes `cct_client_new` fail with `CCT_STATUS_CONFIG`.
+pub const CCT_TRUST_SYSTEM: cct_trust_store = 0;
+/// The Mozilla roots compiled into the library, plus the added certificates.
+pub const CCT_TRUST_BUNDLED: cct_trust_store = 1;
+/// Only the `cct_config_add_root_ca_pem` certificates (at least one required).
+pub const CCT_TRUST_ROOT_CA_ONLY: cct_trust_store = 2;
 
 /// A client configuration. Single-owner and not thread-safe: fill it in from one thread.
 /// `cct_client_new` copies it, so it may be reused for several clients or freed right after.
@@ -309,7 +321,8 @@ pub unsafe extern "C" fn cct_config_set_failure_cooldown_ms(
     update(cfg, err, |b| Ok(b.failure_cooldown(millis(ms))))
 }
 
-/// Trusts the PEM certificates in `pem[0..len]` in addition to the Mozilla roots (repeatable).
+/// Trusts the PEM certificates in `pem[0..len]` too (repeatable): in addition to the trust store,
+/// or alone with `CCT_TRUST_ROOT_CA_ONLY`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cct_config_add_root_ca_pem(
     cfg: *mut cct_config,
@@ -327,6 +340,41 @@ pub unsafe extern "C" fn cct_config_add_root_ca_pem(
         // SAFETY: non-NULL, and the caller promises `len` readable bytes.
         let bytes = unsafe { std::slice::from_raw_parts(pem, len) };
         Ok(b.root_ca_pem(bytes.to_vec()))
+    })
+}
+
+/// One of the `CCT_TRUST_*` values; anything else gives `CCT_STATUS_INVALID_ARGUMENT`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cct_config_set_trust_store(
+    cfg: *mut cct_config,
+    store: cct_trust_store,
+    err: *mut *mut cct_error,
+) -> cct_status {
+    update(cfg, err, |b| {
+        let store = match store {
+            CCT_TRUST_SYSTEM => TrustStore::System,
+            CCT_TRUST_BUNDLED => TrustStore::Bundled,
+            CCT_TRUST_ROOT_CA_ONLY => TrustStore::RootCaOnly,
+            other => return Err(Failure::invalid("store", format!("unknown trust store {other}"))),
+        };
+        Ok(b.trust_store(store))
+    })
+}
+
+/// The proxy: `"env"` (the default: `HTTPS_PROXY`, `NO_PROXY`, ... read by `cct_client_new`),
+/// `"none"`, or a URL `http://[user:password@]host:port`. The string is copied. An http:// token
+/// URL through a proxy is refused unless `cct_config_set_allow_insecure_http`; the proxy's
+/// password never appears in errors.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cct_config_set_proxy(
+    cfg: *mut cct_config,
+    proxy: *const c_char,
+    err: *mut *mut cct_error,
+) -> cct_status {
+    update(cfg, err, |b| {
+        // SAFETY: NULL or a NUL-terminated string (conventions block).
+        let v = unsafe { str_arg(proxy, "proxy") }?;
+        Ok(b.proxy(v.parse().map_err(Failure::from)?))
     })
 }
 

@@ -106,6 +106,7 @@ static const struct {
     {"cct_config_set_issuer", cct_config_set_issuer, "issuer"},
     {"cct_config_set_private_key_jwk", cct_config_set_private_key_jwk, "jwk"},
     {"cct_config_set_key_id", cct_config_set_key_id, "kid"},
+    {"cct_config_set_proxy", cct_config_set_proxy, "proxy"},
 };
 
 typedef cct_status (*u64_setter)(cct_config *, uint64_t, cct_error **);
@@ -312,6 +313,12 @@ static void test_enum_values(void) {
         CHECK_OK(cct_config_set_signing_alg(cfg, a, &err), &err);
     }
     CHECK_OK(cct_config_set_assertion_audience(cfg, CCT_AUD_CUSTOM, "https://as.example", &err), &err);
+    for (cct_trust_store t = CCT_TRUST_SYSTEM; t <= CCT_TRUST_ROOT_CA_ONLY; t++) {
+        CHECK_OK(cct_config_set_trust_store(cfg, t, &err), &err);
+    }
+    CHECK_FAILS(cct_config_set_trust_store(cfg, CCT_TRUST_ROOT_CA_ONLY + 1, &err), &err, CCT_STATUS_INVALID_ARGUMENT,
+                "store");
+    CHECK_FAILS(cct_config_set_trust_store(cfg, UINT32_MAX, NULL), NULL, CCT_STATUS_INVALID_ARGUMENT, NULL);
 
     /* Anything else is refused, with and without an err out-param. */
     static const uint32_t bad[] = {8, 99, 1000, UINT32_MAX};
@@ -362,6 +369,32 @@ static void test_config_errors(void) {
     client = NULL;
     CHECK_OK(cct_client_new(cfg, &client, &err), &err);
     cct_client_free(client);
+    cct_config_free(cfg);
+
+    /* root_ca_only needs a certificate; an http:// token URL through a proxy would send the secret
+     * to the proxy in clear; a proxy's password never shows in the error. */
+    cfg = offline_config();
+    CHECK_OK(cct_config_set_trust_store(cfg, CCT_TRUST_ROOT_CA_ONLY, &err), &err);
+    client = SENTINEL;
+    CHECK_FAILS(cct_client_new(cfg, &client, &err), &err, CCT_STATUS_CONFIG, "root_ca_pem");
+    CHECK(client == SENTINEL);
+    cct_config_free(cfg);
+    cfg = offline_config();
+    CHECK_OK(cct_config_set_proxy(cfg, "http://user:c-proxy-pw-5521@127.0.0.1:3128", &err), &err);
+    CHECK_FAILS(cct_client_new(cfg, &client, &err), &err, CCT_STATUS_CONFIG, "proxy");
+    CHECK_OK(cct_config_set_proxy(cfg, "none", &err), &err);
+    client = NULL;
+    CHECK_OK(cct_client_new(cfg, &client, &err), &err);
+    cct_client_free(client);
+    CHECK_OK(cct_config_set_proxy(cfg, "socks5://user:c-proxy-pw-5521@127.0.0.1:1080", &err), &err);
+    CHECK_OK(cct_config_set_token_url(cfg, "https://127.0.0.1:1/token", &err), &err);
+    client = SENTINEL;
+    CHECK(cct_client_new(cfg, &client, &err) == CCT_STATUS_CONFIG);
+    CHECK(err != NULL && strstr(cct_error_message(err), "proxy") != NULL);
+    CHECK(err != NULL && strstr(cct_error_message(err), "c-proxy-pw-5521") == NULL);
+    cct_error_free(err);
+    err = NULL;
+    CHECK(client == SENTINEL);
     cct_config_free(cfg);
 
     /* Reserved form parameters cannot be smuggled in as extras. */

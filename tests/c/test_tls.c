@@ -4,7 +4,12 @@
  * server wrote ca.pem and the certificate of the tls_client_auth client "c-mtls").
  *
  * Covers: a token over HTTPS with the test CA added; an unknown CA and a host-name mismatch
- * both give CCT_STATUS_TLS; tls_client_auth with a client certificate.
+ * both give CCT_STATUS_TLS; tls_client_auth with a client certificate; CCT_TRUST_ROOT_CA_ONLY.
+ *
+ * With an argument, one scenario that needs the environment run.sh prepares:
+ *   ssl-cert-file  SSL_CERT_FILE names the test CA: trusted with no CA added (CCT_TRUST_SYSTEM),
+ *                  ignored by CCT_TRUST_BUNDLED
+ *   proxy          CCTOKEN_PROXY_URL is a tinyproxy on 127.0.0.1: a token through it
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -115,10 +120,75 @@ static void test_tls_client_auth(void) {
     cct_client_free(client);
 }
 
-int main(void) {
-    test_https_with_test_ca();
-    test_unknown_ca();
-    test_host_name_mismatch();
-    test_tls_client_auth();
+/* A client for the test server with `store`; `anchor` (a file of CCTOKEN_TLS_DIR) added. */
+static cct_client *trusting(cct_trust_store store, const char *anchor) {
+    cct_config *cfg = dev_config(env_or_die("CCTOKEN_CLIENT_SECRET"));
+    if (cfg == NULL) {
+        return NULL;
+    }
+    CHECK_OK(cct_config_set_trust_store(cfg, store, NULL), NULL);
+    if (anchor != NULL) {
+        size_t len = 0;
+        unsigned char *pem = read_file(anchor, &len);
+        if (pem != NULL) {
+            CHECK_OK(cct_config_add_root_ca_pem(cfg, pem, len, NULL), NULL);
+        }
+        free(pem);
+    }
+    return client_from(cfg);
+}
+
+static void expect_token(cct_client *client) {
+    cct_token *tok = NULL;
+    cct_error *err = NULL;
+    CHECK_OK(cct_client_get_token(client, &tok, &err), &err);
+    CHECK(tok != NULL && strlen(cct_token_access_token(tok)) > 0);
+    cct_token_free(tok);
+    cct_client_free(client);
+}
+
+static void expect_tls_failure(cct_client *client) {
+    cct_token *tok = SENTINEL;
+    cct_error *err = NULL;
+    CHECK_FAILS(cct_client_get_token(client, &tok, &err), &err, CCT_STATUS_TLS, "TLS");
+    CHECK(tok == SENTINEL);
+    cct_client_free(client);
+}
+
+/* Only the given certificates: the test CA works; another anchor (the client certificate, which
+ * did not issue the server's) does not. */
+static void test_root_ca_only(void) {
+    expect_token(trusting(CCT_TRUST_ROOT_CA_ONLY, "ca.pem"));
+    expect_tls_failure(trusting(CCT_TRUST_ROOT_CA_ONLY, "c-mtls.pem"));
+}
+
+static void test_ssl_cert_file(void) {
+    CHECK(getenv("SSL_CERT_FILE") != NULL);
+    expect_token(trusting(CCT_TRUST_SYSTEM, NULL));
+    expect_tls_failure(trusting(CCT_TRUST_BUNDLED, NULL));
+}
+
+static void test_proxy(void) {
+    cct_config *cfg = dev_config(env_or_die("CCTOKEN_CLIENT_SECRET"));
+    if (cfg == NULL) {
+        return;
+    }
+    add_test_ca(cfg);
+    CHECK_OK(cct_config_set_proxy(cfg, env_or_die("CCTOKEN_PROXY_URL"), NULL), NULL);
+    expect_token(client_from(cfg));
+}
+
+int main(int argc, char **argv) {
+    if (argc > 1 && strcmp(argv[1], "ssl-cert-file") == 0) {
+        test_ssl_cert_file();
+    } else if (argc > 1 && strcmp(argv[1], "proxy") == 0) {
+        test_proxy();
+    } else {
+        test_https_with_test_ca();
+        test_unknown_ca();
+        test_host_name_mismatch();
+        test_tls_client_auth();
+        test_root_ca_only();
+    }
     return test_result("test_tls");
 }

@@ -145,6 +145,8 @@ OPTIONS: dict[str, Callable[[str, Any], Any]] = {
     "retry_policy": _policy(RetryPolicy),
     "failure_cooldown": _seconds,
     "root_ca_pem": lambda name, v: tuple(_pem(name, p) for p in (v if isinstance(v, (list, tuple)) else [v])),
+    "trust_store": _enum("trust_store", n.TRUST_STORES),
+    "proxy": _str,
     "client_cert_pem": _pem,
     "client_key_pem": _pem,
     "user_agent": _str,
@@ -245,6 +247,9 @@ def _apply(lib: Any, cfg: Any, o: Mapping[str, Any]) -> None:
     duration(lib.cct_config_set_failure_cooldown_ms, "failure_cooldown")
     for pem in o.get("root_ca_pem", ()):
         _call(lib.cct_config_add_root_ca_pem, cfg, pem, len(pem))
+    if "trust_store" in o:
+        _call(lib.cct_config_set_trust_store, cfg, n.TRUST_STORES[o["trust_store"]])
+    text(lib.cct_config_set_proxy, "proxy")
     if "client_cert_pem" in o:
         cert, key = o["client_cert_pem"], o["client_key_pem"]
         _call(lib.cct_config_set_client_certificate_pem, cfg, cert, len(cert), key, len(key))

@@ -51,6 +51,9 @@ AUTH_METHODS = {
 # CCT_ALG_*, keyed by their JWS names.
 SIGNING_ALGS = {"HS256": 0, "RS256": 1, "PS256": 2, "ES256": 3, "EdDSA": 4}
 
+# CCT_TRUST_*, keyed by the names the other languages use.
+TRUST_STORES = {"system": 0, "bundled": 1, "root_ca_only": 2}
+
 # CCT_AUD_*
 AUD_TOKEN_ENDPOINT = 0
 AUD_ISSUER = 1
@@ -100,6 +103,7 @@ cct_status = c_uint32
 cct_auth_method = c_uint32
 cct_signing_alg = c_uint32
 cct_assertion_audience = c_uint32
+cct_trust_store = c_uint32
 
 config_p = POINTER(cct_config)
 client_p = POINTER(cct_client)
@@ -150,6 +154,8 @@ SIGNATURES: dict[str, tuple[object, list[object]]] = {
     "cct_config_set_retry_policy": (cct_status, [config_p, c_uint32, c_uint64, c_uint64, error_pp]),
     "cct_config_set_failure_cooldown_ms": (cct_status, [config_p, c_uint64, error_pp]),
     "cct_config_add_root_ca_pem": (cct_status, [config_p, c_char_p, c_size_t, error_pp]),
+    "cct_config_set_trust_store": (cct_status, [config_p, cct_trust_store, error_pp]),
+    "cct_config_set_proxy": (cct_status, [config_p, c_char_p, error_pp]),
     "cct_config_set_user_agent": (cct_status, [config_p, c_char_p, error_pp]),
     "cct_config_set_allow_insecure_http": (cct_status, [config_p, c_bool, error_pp]),
     "cct_config_set_background_refresh": (cct_status, [config_p, c_bool, error_pp]),

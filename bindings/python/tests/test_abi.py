@@ -25,6 +25,7 @@ SCALARS = {
     "cct_auth_method": ctypes.c_uint32,
     "cct_signing_alg": ctypes.c_uint32,
     "cct_assertion_audience": ctypes.c_uint32,
+    "cct_trust_store": ctypes.c_uint32,
     "uint16_t": ctypes.c_uint16,
     "uint32_t": ctypes.c_uint32,
     "uint64_t": ctypes.c_uint64,
