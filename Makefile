@@ -10,6 +10,8 @@
 #   make dist      release artifacts in dist/: C SDK archive, Python wheel + sdist, Go proxy dir, crate
 #   make test-dist install dist/ into a scratch dir without cargo and use it from C, Python, Go, CLI
 #   make abi       re-bless abi/cctoken.symbols after adding C functions (test-abi checks it)
+#   make fuzz      each cargo-fuzz target for FUZZ_SECONDS (nightly + cargo-fuzz)
+#   make tsan      ThreadSanitizer over a mixed Rust / C ABI stress (nightly, rust-src)
 
 CARGO   ?= cargo
 PREFIX  ?= /usr/local
@@ -21,7 +23,7 @@ DEV_SERVER := target/debug/cctoken-dev-server
 export CCTOKEN_DEV_SERVER := $(CURDIR)/$(DEV_SERVER)
 
 .PHONY: all build header stage test test-rust lint test-c test-python test-go test-store test-examples \
-        interop-deps demo bench bench-smoke install clean
+        interop-deps demo bench bench-smoke install clean fuzz test-fuzz tsan
 .PHONY: dist test-dist abi test-abi
 
 all: build
@@ -46,7 +48,7 @@ stage:
 	mkdir -p bindings/python/cctoken
 	cp target/release/libcctoken.so bindings/python/cctoken/libcctoken.so
 
-test: lint test-rust stage test-c test-python test-go test-store test-examples bench-smoke test-abi test-dist
+test: lint test-rust stage test-c test-python test-go test-store test-examples bench-smoke test-fuzz test-abi test-dist
 	@echo "make test: all suites passed"
 
 lint:
@@ -102,6 +104,25 @@ bench: stage
 # Every benchmark once with tiny counts, so `make bench` cannot rot unnoticed.
 bench-smoke: stage
 	$(MAKE) -C benches smoke
+
+# Fuzzing: the targets and seed corpus are in fuzz/ (its own workspace, nightly). `make test`
+# replays the committed corpus and fuzzes each target for FUZZ_TEST_SECONDS.
+FUZZ_SECONDS      ?= 60
+FUZZ_TEST_SECONDS ?= 20
+
+fuzz:
+	tools/fuzz.sh $(FUZZ_SECONDS)
+
+test-fuzz:
+	tools/fuzz.sh --replay $(FUZZ_TEST_SECONDS)
+
+# ThreadSanitizer: tests/tsan (own workspace) built with -Zsanitizer=thread and -Zbuild-std,
+# after a deliberate-race program proves TSan reports races in this build.
+TSAN_SECONDS ?= 20
+
+tsan:
+	$(CARGO) build --quiet -p cctoken-dev-server
+	tools/tsan.sh $(TSAN_SECONDS)
 
 # The same layout as the C SDK archive (packaging/install-sdk.sh), with PREFIX in the .pc files.
 install: stage

@@ -18,6 +18,7 @@ import json
 import os
 import platform
 import re
+import select
 import shutil
 import subprocess
 import sys
@@ -50,11 +51,16 @@ class DevServer:
     """cctoken-dev-server on 127.0.0.1:0; dies with us (--exit-on-stdin-eof) or on stop()."""
 
     def __init__(self, path: str) -> None:
+        started = time.monotonic()
         self.proc = subprocess.Popen(
             [path, "--addr", "127.0.0.1:0", "--exit-on-stdin-eof", "--quiet",
              "--client", CLIENT_ID, "--secret", CLIENT_SECRET, "--lifetime", "3600"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        line = self.proc.stdout.readline()
+        # A generous bound for the banner (a loaded machine is slow, a hung server must not hang us).
+        ready, _, _ = select.select([self.proc.stdout], [], [], 120)
+        line = self.proc.stdout.readline() if ready else ""
+        if (took := time.monotonic() - started) > 5:
+            log(f"note: the dev server took {took:.1f} s to start")
         m = re.search(r"listening on (http://\S+)", line)
         if not m:
             self.stop()

@@ -314,7 +314,7 @@ impl ClientBuilder {
         self
     }
 
-    /// Lifetime (`exp` − `iat`) of client assertions. Default 60 s.
+    /// Lifetime (`exp` − `iat`) of client assertions. Default 60 s, at most one hour.
     pub fn assertion_lifetime(mut self, d: Duration) -> Self {
         self.assertion_lifetime = d;
         self
@@ -577,6 +577,10 @@ impl ClientBuilder {
         }
         if self.assertion_lifetime.is_zero() {
             return Err(Error::config("assertion_lifetime", "must be greater than zero"));
+        }
+        // A long-lived assertion is a replayable credential, and servers refuse them anyway.
+        if self.assertion_lifetime > Duration::from_secs(3600) {
+            return Err(Error::config("assertion_lifetime", "must be at most one hour"));
         }
         if let Some(kid) = &self.key_id {
             check_text("key_id", kid)?;

@@ -62,7 +62,7 @@ fn get_json(agent: &ureq::Agent, url: &str, cfg: &Config, deadline: Instant) -> 
     serde_json::from_slice(&body).map_err(|_| Error::InvalidResponse(format!("metadata at {} is not JSON", quote(url))))
 }
 
-fn resolve(meta: &Value, issuer: &url::Url, cfg: &Config) -> Result<Resolved, Error> {
+pub(crate) fn resolve(meta: &Value, issuer: &url::Url, cfg: &Config) -> Result<Resolved, Error> {
     let text = |k: &str| meta.get(k).and_then(Value::as_str);
     // RFC 8414 §3.3: the metadata must name exactly the issuer we asked (trailing slash aside,
     // which URL parsing adds to bare origins).

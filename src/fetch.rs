@@ -23,6 +23,9 @@ use crate::secret::{Secret, SecretSource};
 /// golang.org/x/oauth2 allows too).
 const MAX_BODY: u64 = 1 << 20;
 
+/// Longer timeouts are taken as this ("no limit" for a token request).
+const MAX_TIMEOUT: Duration = Duration::from_secs(86_400);
+
 /// A parsed token response and when its request was sent: expiry counts from then.
 pub(crate) struct Fetched {
     pub parsed: Parsed,
@@ -101,8 +104,9 @@ impl Fetcher {
             .proxy(cfg.proxy.as_ref().map(|r| r.proxy.clone()))
             .http_status_as_error(false) // error bodies carry the OAuth error: read them
             .max_redirects(0) // never follow: a redirect would carry the credentials elsewhere
-            .timeout_connect(Some(cfg.connect_timeout))
-            .timeout_global(Some(cfg.request_timeout))
+            // ureq adds these to `Instant`s: an absurd value (Duration::MAX) would overflow.
+            .timeout_connect(Some(cfg.connect_timeout.min(MAX_TIMEOUT)))
+            .timeout_global(Some(cfg.request_timeout.min(MAX_TIMEOUT)))
             .user_agent(cfg.user_agent.as_str())
             .tls_config(tls.build())
             .build();

@@ -333,7 +333,7 @@ pub(crate) fn client_assertion(
         "aud": audience,
         "jti": random_id()?,
         "iat": iat,
-        "exp": iat + lifetime.as_secs().max(1),
+        "exp": iat.saturating_add(lifetime.as_secs().max(1)),
     });
     sign_jwt(&header, &claims, alg, signer)
 }

@@ -34,6 +34,11 @@ mod token;
 
 pub mod ffi;
 
+// Entry points for the fuzz targets in fuzz/ (cargo feature `fuzzing`; not a public API).
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
+
 pub use client::Client;
 pub use config::{AssertionAudience, AuthMethod, ClientBuilder, RefreshPolicy, RetryPolicy};
 pub use error::{Error, OAuthError, TransportKind};

@@ -267,7 +267,9 @@ fn html_unescape(text: &str) -> Option<String> {
     while let Some(at) = rest.find('&') {
         out.push_str(&rest[..at]);
         rest = &rest[at..];
-        let end = rest[..rest.len().min(12)].find(';');
+        // Bytes, not a str slice: byte 12 may fall inside a multi-byte character (found by
+        // fuzzing); `;` is ASCII, so its position is a char boundary.
+        let end = rest.as_bytes()[..rest.len().min(12)].iter().position(|&b| b == b';');
         let decoded = end.and_then(|end| {
             let name = &rest[1..end];
             let c = match name {
@@ -333,6 +335,19 @@ pub(crate) fn quote(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn html_unescape_never_splits_a_character() {
+        // An `&` followed by multi-byte characters across the 12-byte look-ahead (fuzzing).
+        assert_eq!(
+            html_unescape("&\u{fffd}\u{fffd}\u{fffd}\u{fffd}").as_deref(),
+            Some("&\u{fffd}\u{fffd}\u{fffd}\u{fffd}")
+        );
+        assert_eq!(
+            html_unescape("a&\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9};").as_deref(),
+            Some("a&\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9};")
+        );
+    }
 
     const SECRET: &str = "Zq7\t<&\"'+ %é/Wx9k";
 

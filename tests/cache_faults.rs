@@ -189,3 +189,26 @@ fn a_large_response_is_shared_by_every_threads_copy() {
     }
     assert_eq!(server.token_requests(), 1);
 }
+
+#[test]
+fn absurd_configured_durations_overflow_no_deadline() {
+    let server = DevServer::start();
+    let c = client(&server, |b| {
+        b.connect_timeout(Duration::MAX)
+            .request_timeout(Duration::MAX)
+            .call_timeout(Duration::MAX)
+            .failure_cooldown(Duration::MAX)
+            .refresh_policy(RefreshPolicy { ratio: 0.5, min_window: Duration::MAX, jitter: 1.0 })
+    });
+    let t = c.token().expect("a token");
+    assert!(!t.is_expired());
+    assert!(t.expires_at().is_some());
+    assert!(c.token_timeout(Duration::MAX).is_ok());
+    server.fault(json!({"status": 400, "error": "invalid_request"}));
+    c.invalidate(&t);
+    let e = c.token_timeout(Duration::MAX).expect_err("invalid_request");
+    assert_eq!(e.oauth().map(|o| o.error.as_str()), Some("invalid_request"));
+    // Cooled down "forever": the same error, no request.
+    assert_eq!(c.token().unwrap_err().to_string(), e.to_string());
+    assert_eq!(server.token_requests(), 2);
+}

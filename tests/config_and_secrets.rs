@@ -56,6 +56,10 @@ fn each_bad_option_is_named() {
         assert_eq!(field_of(build(|b| b.extra_param(reserved, "x"))), "extra_params", "{reserved}");
     }
     assert_eq!(field_of(build(|b| b.call_timeout(Duration::ZERO))), "call_timeout");
+    // Duration::MAX would overflow the assertion's `exp`; a long-lived assertion is replayable.
+    assert_eq!(field_of(build(|b| b.assertion_lifetime(Duration::MAX))), "assertion_lifetime");
+    assert_eq!(field_of(build(|b| b.assertion_lifetime(Duration::from_secs(3601)))), "assertion_lifetime");
+    assert!(build(|b| b.assertion_lifetime(Duration::from_secs(3600))).is_ok());
     assert_eq!(
         field_of(build(|b| b.refresh_policy(RefreshPolicy { ratio: 1.5, ..Default::default() }))),
         "refresh_policy"

@@ -71,7 +71,7 @@ impl Tinyproxy {
                 .expect("start tinyproxy (Debian package `tinyproxy`; .ci/run installs it)");
             let mut child = child;
             let started = Instant::now();
-            while started.elapsed() < Duration::from_secs(30) {
+            while started.elapsed() < Duration::from_secs(120) {
                 if child.try_wait().unwrap().is_some() {
                     break; // exited: most likely the port was taken
                 }
@@ -86,7 +86,7 @@ impl Tinyproxy {
             let _ = child.kill();
             let _ = child.wait();
         }
-        panic!("tinyproxy did not start within 30 s (5 tries)");
+        panic!("tinyproxy did not start within 120 s (5 tries)");
     }
 
     fn url(&self) -> String {

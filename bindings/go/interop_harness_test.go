@@ -28,8 +28,11 @@ import (
 )
 
 const (
-	// interopStartup bounds the wait for the server's JSON line (node start, key generation).
-	interopStartup = 30 * time.Second
+	// interopStartup bounds the wait for the server's JSON line (node start, key generation):
+	// generous, node can take tens of seconds on a loaded 2-core CI machine.
+	interopStartup = 120 * time.Second
+	// slowStart is when a server start is reported as slow (with how long it took).
+	slowStart = 5 * time.Second
 	// interopLogKeep is how much of the server's stderr is kept for failure messages.
 	interopLogKeep = 64 << 10
 )
@@ -124,6 +127,7 @@ func startInterop() (*interopServer, error) {
 	if err != nil {
 		return nil, err
 	}
+	started := time.Now()
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("cannot run %q (Node.js 20 or later is needed for the interop tests): %w", node, err)
 	}
@@ -165,6 +169,9 @@ func startInterop() (*interopServer, error) {
 			return nil, fmt.Errorf("interop server (node tests/interop/server.mjs) exited without printing its JSON line; its stderr:\n%s", s.log)
 		}
 		line = l
+		if took := time.Since(started); took > slowStart {
+			fmt.Fprintf(os.Stderr, "note: the interop server took %.1fs to start\n", took.Seconds())
+		}
 	case <-time.After(interopStartup):
 		s.stop()
 		return nil, fmt.Errorf("interop server (node tests/interop/server.mjs) printed nothing within %v; its stderr:\n%s", interopStartup, s.log)

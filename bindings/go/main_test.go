@@ -59,6 +59,9 @@ func startDevServer() (stop func(), err error) {
 	return stop, nil
 }
 
+// devServerStartup bounds the wait for the dev server's banner: generous for a loaded machine.
+const devServerStartup = 120 * time.Second
+
 // runDevServer starts cctoken-dev-server on a free loopback port with args and returns the URL
 // it printed. The server reads our stdin pipe and exits when it closes; stop also kills it.
 func runDevServer(args ...string) (url string, stop func(), err error) {
@@ -76,6 +79,7 @@ func runDevServer(args ...string) (url string, stop func(), err error) {
 	if err != nil {
 		return "", nil, err
 	}
+	started := time.Now()
 	if err := cmd.Start(); err != nil {
 		return "", nil, fmt.Errorf("cannot start the dev server %s: %w "+
 			"(run `cargo build -p cctoken-dev-server` or set CCTOKEN_DEV_SERVER)", bin, err)
@@ -102,10 +106,13 @@ func runDevServer(args ...string) (url string, stop func(), err error) {
 			stop()
 			return "", nil, fmt.Errorf("unexpected first line from the dev server: %q", line)
 		}
+		if took := time.Since(started); took > slowStart {
+			fmt.Fprintf(os.Stderr, "note: the dev server took %.1fs to start\n", took.Seconds())
+		}
 		return strings.TrimSpace(after), stop, nil
-	case <-time.After(10 * time.Second):
+	case <-time.After(devServerStartup):
 		stop()
-		return "", nil, fmt.Errorf("the dev server did not start within 10s")
+		return "", nil, fmt.Errorf("the dev server did not start within %v", devServerStartup)
 	}
 }
 

@@ -46,6 +46,27 @@ trap 'stop_server; stop_interop; rm -rf "$workdir"' EXIT
 trap 'exit 1' INT TERM
 
 # start_server [ARGS...]: a fresh dev server with the test client, plus ARGS (e.g. --tls-dir).
+# Generous bound for a server's first line (a loaded 2-core CI machine is slow to start node);
+# a start slower than 5 s is reported with how long it took.
+STARTUP_TIMEOUT=120
+
+# wait_for_line FILE REGEX PID WHAT: waits until FILE has a line matching REGEX, PID dies, or
+# STARTUP_TIMEOUT passes. Fails unless the line came.
+wait_for_line() {
+    t0=$(date +%s%N)
+    deadline=$(($(date +%s) + STARTUP_TIMEOUT))
+    while ! grep -q "$2" "$1" 2>/dev/null; do
+        kill -0 "$3" 2>/dev/null || break
+        [ "$(date +%s)" -lt "$deadline" ] || break
+        sleep 0.1
+    done
+    grep -q "$2" "$1" 2>/dev/null || return 1
+    took_ms=$((($(date +%s%N) - t0) / 1000000))
+    if [ "$took_ms" -gt 5000 ]; then
+        echo "note: $4 took $((took_ms / 1000)).$((took_ms % 1000 / 100)) s to start" >&2
+    fi
+}
+
 start_server() {
     rm -f "$workdir/stdin" "$workdir/server.out"
     mkfifo "$workdir/stdin"
@@ -58,11 +79,9 @@ start_server() {
     exec 3>"$workdir/stdin"
 
     base=""
-    for _ in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30; do
+    if wait_for_line "$workdir/server.out" '^cctoken-dev-server listening on ' "$server_pid" "the dev server"; then
         base=$(sed -n 's/^cctoken-dev-server listening on \(https\{0,1\}:[^ ]*\)$/\1/p' "$workdir/server.out")
-        [ -n "$base" ] && break
-        sleep 0.1
-    done
+    fi
     if [ -z "$base" ]; then
         echo "the dev server did not start; its log:" >&2
         cat "$workdir/server.log" >&2
@@ -209,13 +228,8 @@ start_interop() {
     node "$ROOT/tests/interop/server.mjs" <"$idir/stdin" >"$idir/server.out" 2>"$idir/server.log" &
     interop_pid=$!
     exec 4>"$idir/stdin" # held until stop_interop; if this script dies, the server does too
-    i=0
-    while [ "$i" -lt 300 ] && ! grep -q '^{.*}$' "$idir/server.out"; do # 30 s at most
-        kill -0 "$interop_pid" 2>/dev/null || break
-        sleep 0.1
-        i=$((i + 1))
-    done
-    if ! grep -q '^{.*}$' "$idir/server.out" || ! python3 interop.py setup "$idir" <"$idir/server.out"; then
+    if ! wait_for_line "$idir/server.out" '^{.*}$' "$interop_pid" "the interop server" ||
+        ! python3 interop.py setup "$idir" <"$idir/server.out"; then
         echo "the interop server did not start; its log:" >&2
         tail -n 30 "$idir/server.log" >&2
         return 1

@@ -16,6 +16,10 @@ pub const CLIENT_ID: &str = "svc-a";
 /// Every character RFC 6749 §2.3.1 form-encoding changes, plus a space.
 pub const SECRET: &str = "p+/=%:! x-Secret";
 
+/// How long a server may take to print its banner, and from when a start counts as slow.
+pub const STARTUP_TIMEOUT: Duration = Duration::from_secs(120);
+pub const SLOW_START: Duration = Duration::from_secs(5);
+
 pub struct DevServer {
     child: Child,
     pub base: String,
@@ -67,6 +71,7 @@ impl DevServer {
     }
 
     pub fn with_args(args: &[&str]) -> DevServer {
+        let started = std::time::Instant::now();
         let mut child = Command::new(binary())
             .args(["--addr", "127.0.0.1:0", "--exit-on-stdin-eof"])
             .args(args)
@@ -75,8 +80,26 @@ impl DevServer {
             .stderr(Stdio::null())
             .spawn()
             .expect("start cctoken-dev-server");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout piped")).read_line(&mut line).expect("read banner");
+        // The banner, waited for with a generous bound (a loaded machine is slow, a hung server
+        // must not hang the suite); a slow start is reported with how long it took.
+        let stdout = child.stdout.take().expect("stdout piped");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        let line = match rx.recv_timeout(STARTUP_TIMEOUT) {
+            Ok(line) => line,
+            Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("cctoken-dev-server printed nothing within {STARTUP_TIMEOUT:?}");
+            }
+        };
+        if started.elapsed() > SLOW_START {
+            eprintln!("note: cctoken-dev-server took {:.1?} to start", started.elapsed());
+        }
         let base = line.trim().rsplit(' ').next().expect("banner ends with the URL").to_string();
         assert!(base.starts_with("http://127.0.0.1:") || base.starts_with("https://127.0.0.1:"), "banner {line:?}");
         let ca = args

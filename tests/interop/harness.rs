@@ -18,7 +18,10 @@ use std::time::Duration;
 use serde_json::Value;
 
 /// How long the server may take to print its JSON line (key generation, openssl, node start).
-const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
+/// Generous: node can take tens of seconds on a loaded 2-core CI machine.
+const STARTUP_TIMEOUT: Duration = Duration::from_secs(120);
+/// A start slower than this is reported on stderr (with how long it took).
+const SLOW_START: Duration = Duration::from_secs(5);
 /// Most of the server's stderr kept for failure messages.
 const STDERR_KEEP: usize = 64 * 1024;
 
@@ -53,6 +56,7 @@ impl InteropServer {
             installed.display()
         );
         let node = std::env::var("NODE").unwrap_or_else(|_| "node".into());
+        let started = std::time::Instant::now();
         let mut child = Command::new(&node)
             .arg(dir.join("server.mjs"))
             .current_dir(&dir)
@@ -108,7 +112,12 @@ impl InteropServer {
             });
         }
         let line = match rx.recv_timeout(STARTUP_TIMEOUT) {
-            Ok(line) => line,
+            Ok(line) => {
+                if started.elapsed() > SLOW_START {
+                    eprintln!("note: the interop server took {:.1?} to start", started.elapsed());
+                }
+                line
+            }
             Err(e) => {
                 let _ = child.kill();
                 let _ = child.wait();

@@ -9,6 +9,7 @@ import os
 import select
 import ssl
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -44,6 +45,17 @@ def server_binary() -> str:
 TLS_CLIENTS = [["--client", "mtls", "--auth", "tls"], ["--client", "self-signed", "--auth", "self_signed"]]
 
 
+# How long a test server may take to print its first line, and from when a start is slow.
+STARTUP_TIMEOUT = 120.0
+SLOW_START = 5.0
+
+
+def report_slow_start(what: str, started: float) -> None:
+    took = time.monotonic() - started
+    if took > SLOW_START:
+        print(f"note: {what} took {took:.1f} s to start", file=sys.stderr)
+
+
 class DevServer:
     def __init__(self, log_path: Path, tls_dir: Path | None = None) -> None:
         args = [server_binary(), "--addr", "127.0.0.1:0", "--exit-on-stdin-eof", "--quiet"]
@@ -54,8 +66,11 @@ class DevServer:
         if tls_dir:
             args += ["--tls-dir", str(tls_dir)]
         self._log = open(log_path, "wb")
+        started = time.monotonic()
         self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log)
-        self.base_url = self._read_address(timeout=10)
+        # Generous: a loaded 2-core CI machine can be slow to start anything.
+        self.base_url = self._read_address(timeout=STARTUP_TIMEOUT)
+        report_slow_start("cctoken-dev-server", started)
         if tls_dir:
             self._ssl = ssl.create_default_context(cafile=str(tls_dir / "ca.pem"))
         self.token_url = self.base_url + "/token"
