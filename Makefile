@@ -22,7 +22,7 @@ DEV_SERVER := target/debug/cctoken-dev-server
 
 export CCTOKEN_DEV_SERVER := $(CURDIR)/$(DEV_SERVER)
 
-.PHONY: all build header stage test test-rust lint test-c test-python test-go test-examples \
+.PHONY: all build header stage test test-rust lint test-c test-python test-go test-store test-examples \
         interop-deps demo bench bench-smoke install clean fuzz test-fuzz tsan
 .PHONY: dist test-dist abi test-abi
 
@@ -48,7 +48,7 @@ stage:
 	mkdir -p bindings/python/cctoken
 	cp target/release/libcctoken.so bindings/python/cctoken/libcctoken.so
 
-test: lint test-rust stage test-c test-python test-go test-examples bench-smoke test-fuzz test-abi test-dist
+test: lint test-rust stage test-c test-python test-go test-store test-examples bench-smoke test-fuzz test-abi test-dist
 	@echo "make test: all suites passed"
 
 lint:
@@ -75,6 +75,13 @@ test-python: stage interop-deps
 
 test-go: stage interop-deps
 	$(MAKE) -C bindings/go test
+
+# Python, Go and C processes sharing one cache directory (tests/store/run.py); a fleet of
+# network-namespace hosts sharing Redis (tests/store/fleet.py, as root).
+test-store: stage
+	$(CARGO) build --quiet -p cctoken-dev-server
+	python3 tests/store/run.py
+	python3 tests/store/fleet.py
 
 test-examples: stage
 	tools/run-examples.sh

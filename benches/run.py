@@ -38,6 +38,7 @@ SCENARIOS = {
     "P4": "caller latency across a refresh, server answering /token in +50 ms (ratio on the worst call)",
     "P5": "cold fetch over a kept-alive connection",
     "P6": "footprint",
+    "P7": "shared cache store: token requests per lifetime for N processes, and a store hit next to a fetch",
 }
 GROUP_ORDER = {"rust": 0, "c": 1, "go": 2, "python": 3, "shell": 4}
 
@@ -203,6 +204,8 @@ def fmt(value, unit: str) -> str:
         if value >= 2**20 or value <= -(2**20):
             return f"{value / 2**20:.2f} MiB"
         return f"{value / 2**10:.0f} KiB"
+    if unit == "requests/lifetime":
+        return f"{value:.2f}"
     return f"{value:.0f}"
 
 
@@ -307,6 +310,13 @@ def targets(results: list[dict], total_s: float, smoke: bool) -> list[tuple[str,
     out.append(("no thread unless the background refresher is on",
                 verdict(all(r["median"] == 1 for r in no_bg) if no_bg else None),
                 "; ".join(f"{r['case']}: {r['median']:.0f}" for r in th)))
+    p7 = [r for r in results if r["scenario"] == "P7" and r["unit"] == "requests/lifetime"]
+    alone = [r for r in p7 if r["n"] == 1 and "memory only" in r["library"]]
+    shared = [r for r in p7 if "store" in r["library"]]
+    out.append(("P7: with a shared store, N processes make as many token requests as one process alone",
+                verdict(all(r["median"] <= alone[0]["median"] + 0.25 for r in shared) if alone and shared else None),
+                ", ".join(f"N={r['n']} {'store' if 'store' in r['library'] else 'memory'}: {r['median']:.2f}"
+                          for r in p7)))
     out.append(("`make bench` under 10 minutes" if not smoke else "smoke under 60 s",
                 verdict(total_s < (60 if smoke else 600)), f"{total_s:.0f} s for the run (builds not counted)"))
     return out
@@ -508,6 +518,8 @@ def main() -> int:
         run.runner("python (P6)", [args.python, str(HERE / "python" / "bench.py"), *smoke, "p6"])
         run.runner("python (P1, P3-P5)", [args.python, str(HERE / "python" / "bench.py"), *smoke, "p1", "p3", "p4", "p5"])
         run.sizes()
+        run.runner("store (P7)", [sys.executable, str(HERE / "p7.py"), *smoke, "--dev-server", args.dev_server,
+                                  "--work", args.work])
         # P1 again, twice: on a shared VM a slow phase can land on one library's turn; noise
         # only adds time, so each library's best median of the passes is kept (best_p1).
         for again in range(2 if not args.smoke else 0):

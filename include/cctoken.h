@@ -175,6 +175,30 @@ typedef struct cct_metrics {
 } cct_metrics;
 
 /**
+ * A snapshot of a client's shared-store counters (`cct_client_store_metrics`); all zero
+ * without a store.
+ */
+typedef struct cct_store_metrics {
+  /**
+   * Local misses answered by the shared store (no token request).
+   */
+  uint64_t store_hits;
+  /**
+   * Local misses that found no usable entry in the store.
+   */
+  uint64_t store_misses;
+  /**
+   * Store failures (unreachable, slow, unwritable, corrupt entry), each followed by a direct
+   * fetch.
+   */
+  uint64_t store_errors;
+  /**
+   * Fetches that waited for another process holding the store's lease.
+   */
+  uint64_t store_lease_waits;
+} cct_store_metrics;
+
+/**
  * How the client authenticates (`cct_config_set_auth_method`).
  */
 typedef uint32_t cct_auth_method;
@@ -799,6 +823,39 @@ cct_status cct_config_set_dpop_key_pem(struct cct_config *cfg,
                                        const uint8_t *pem,
                                        size_t len,
                                        struct cct_error **err);
+
+/**
+ * Shares tokens with the other processes of this host through directory `path` (created 0700
+ * if missing; `cct_client_new` refuses one owned by another user or writable by others).
+ * Excludes `cct_config_set_cache_redis_url`.
+ */
+cct_status cct_config_set_cache_dir(struct cct_config *cfg,
+                                    const char *path,
+                                    struct cct_error **err);
+
+/**
+ * Shares tokens across machines through Redis: `redis://[user:password@]host:port[/db]` or
+ * `rediss://` (TLS). The URL is copied; its password never appears in an error.
+ */
+cct_status cct_config_set_cache_redis_url(struct cct_config *cfg,
+                                          const char *url,
+                                          struct cct_error **err);
+
+/**
+ * The CA certificate(s), PEM in `pem[0..len]`, that a `rediss://` server must chain to.
+ */
+cct_status cct_config_set_cache_redis_ca_pem(struct cct_config *cfg,
+                                             const uint8_t *pem,
+                                             size_t len,
+                                             struct cct_error **err);
+
+/**
+ * Bound on each shared-store operation, in ms (default 200); a slower store counts as failed
+ * and the client fetches on its own.
+ */
+cct_status cct_config_set_cache_store_timeout_ms(struct cct_config *cfg,
+                                                 uint64_t ms,
+                                                 struct cct_error **err);
 
 /**
  * Frees an error. NULL is a no-op.

@@ -28,6 +28,8 @@ struct Inner {
     cfg: Arc<Config>,
     fetcher: Arc<Fetcher>,
     cache: Arc<Cache>,
+    /// The shared store between the cache and the fetcher, if configured.
+    shared: Option<Arc<crate::store::Shared>>,
     /// The background refresher, if there is one: dropping the sender stops it.
     refresher: Option<(mpsc::Sender<()>, std::thread::JoinHandle<()>)>,
 }
@@ -71,13 +73,17 @@ impl Client {
     pub(crate) fn from_config(cfg: Config) -> Result<Client, Error> {
         let cfg = Arc::new(cfg);
         let fetcher = Arc::new(Fetcher::new(Arc::clone(&cfg))?);
-        let mut cache =
-            Cache::new(Arc::clone(&fetcher) as Arc<dyn Source>, cfg.refresh, cfg.failure_cooldown, cfg.call_timeout);
+        let shared = crate::store::Shared::open(&cfg, Arc::clone(&fetcher) as Arc<dyn Source>)?;
+        let source = match &shared {
+            Some(shared) => Arc::clone(shared) as Arc<dyn Source>,
+            None => Arc::clone(&fetcher) as Arc<dyn Source>,
+        };
+        let mut cache = Cache::new(source, cfg.refresh, cfg.failure_cooldown, cfg.call_timeout);
         cache.events = cfg.events.clone();
         let cache = Arc::new(cache);
         let refresher = if cfg.background_refresh { Some(spawn_refresher(&cache)?) } else { None };
         cfg.events.configured(&cfg, fetcher.env_proxy());
-        Ok(Client(Arc::new(Inner { cfg, fetcher, cache, refresher })))
+        Ok(Client(Arc::new(Inner { cfg, fetcher, cache, shared, refresher })))
     }
 
     /// A valid access token: cached, refreshed ahead of expiry, fetched when needed.
@@ -97,8 +103,12 @@ impl Client {
     /// Forgets `token` if it is still the cached one, so the next call fetches a new token.
     /// Call it when a resource server answered 401 to this token; a token that was already
     /// replaced is left alone, so many failing callers cause one fetch, not many.
+    /// With a shared store, the store's entry is deleted too if it still holds this token.
     pub fn invalidate(&self, token: &Token) {
         self.0.cache.invalidate(token);
+        if let Some(shared) = &self.0.shared {
+            shared.invalidate(token, &self.0.cache.counters);
+        }
     }
 
     /// Replaces the client secret on a live client. The next fetch uses it; the cached token

@@ -188,6 +188,10 @@ pub struct ClientBuilder {
     allow_insecure_http: bool,
     background_refresh: bool,
     event_sink: Option<crate::events::Sink>,
+    cache_dir: Option<PathBuf>,
+    redis_url: Option<Result<crate::store::RedisUrl, Error>>,
+    redis_ca_pem: Option<Vec<u8>>,
+    store_timeout: Duration,
 }
 
 impl Default for ClientBuilder {
@@ -225,6 +229,10 @@ impl Default for ClientBuilder {
             allow_insecure_http: false,
             background_refresh: false,
             event_sink: None,
+            cache_dir: None,
+            redis_url: None,
+            redis_ca_pem: None,
+            store_timeout: Duration::from_millis(200),
         }
     }
 }
@@ -474,6 +482,36 @@ impl ClientBuilder {
         self
     }
 
+    /// Shares tokens with the other processes of this host through a directory (created 0700 if
+    /// missing; refused if owned by another user or writable by group or others). See the
+    /// README's "Shared cache stores".
+    pub fn cache_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.cache_dir = Some(dir.into());
+        self
+    }
+
+    /// Shares tokens across machines through Redis: `redis://[user:password@]host:port[/db]`, or
+    /// `rediss://` for TLS; several comma-separated seed nodes for a Redis Cluster. The password
+    /// never appears in errors or `Debug`.
+    pub fn redis_url(mut self, url: &str) -> Self {
+        self.redis_url = Some(crate::store::RedisUrl::parse(url));
+        self
+    }
+
+    /// CA certificate(s), PEM, that the `rediss://` server's certificate must chain to (instead
+    /// of the public web roots).
+    pub fn redis_ca_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.redis_ca_pem = Some(pem.into());
+        self
+    }
+
+    /// Bound on each shared store operation (default 200 ms); a slower store counts as failed
+    /// and the client fetches on its own.
+    pub fn store_timeout(mut self, d: Duration) -> Self {
+        self.store_timeout = d;
+        self
+    }
+
     /// Validates everything and builds the client. No network traffic happens here.
     pub fn build(self) -> Result<Client, Error> {
         Client::from_config(self.validate()?)
@@ -600,6 +638,7 @@ impl ClientBuilder {
             ("request_timeout", self.request_timeout),
             ("call_timeout", self.call_timeout),
             ("default_lifetime", self.default_lifetime),
+            ("store_timeout", self.store_timeout),
         ] {
             if d.is_zero() {
                 return Err(Error::config(field, "must be greater than zero"));
@@ -648,6 +687,13 @@ impl ClientBuilder {
             crate::net::route(&self.proxy, target, insecure, |name| std::env::var(name).ok())?
         };
         check_text("user_agent", &self.user_agent)?;
+        let store = match (self.cache_dir, self.redis_url) {
+            (Some(_), Some(_)) => return Err(Error::config("cache_dir", "set cache_dir or redis_url, not both")),
+            (Some(dir), None) if dir.as_os_str().is_empty() => return Err(Error::config("cache_dir", "empty")),
+            (Some(dir), None) => Some(crate::store::StoreConfig::File(dir)),
+            (None, Some(url)) => Some(crate::store::StoreConfig::Redis { url: url?, ca_pem: self.redis_ca_pem }),
+            (None, None) => None,
+        };
 
         let mut scopes = self.scopes;
         // Keep the caller's order on the wire; only the cache key sorts.
@@ -683,6 +729,8 @@ impl ClientBuilder {
             allow_insecure_http: insecure,
             cache_key: String::new(),
             events: crate::events::Events::default(),
+            store,
+            store_timeout: self.store_timeout,
         };
         cfg.cache_key = cfg.compute_cache_key();
         cfg.events = crate::events::Events::new(&cfg, self.event_sink);
@@ -817,6 +865,9 @@ pub(crate) struct Config {
     pub allow_insecure_http: bool,
     pub cache_key: String,
     pub events: crate::events::Events,
+    /// The shared store under the in-memory cache, if any.
+    pub store: Option<crate::store::StoreConfig>,
+    pub store_timeout: Duration,
 }
 
 /// Where the token endpoint comes from.

@@ -65,7 +65,17 @@ impl std::str::FromStr for SigningAlg {
 
 /// A private key for `private_key_jwt` or DPoP. `Debug` never shows key material.
 #[derive(Clone)]
-pub struct PrivateKey(Arc<KeyPair>, Option<Arc<str>>);
+pub struct PrivateKey(Arc<KeyPair>, Option<Arc<str>>, Arc<Zeroizing<[u8; 32]>>);
+
+/// SHA-256 of the private key material: input to the shared store's key derivation (ring does
+/// not hand the material back once a key pair is loaded).
+fn material_digest(material: &[u8]) -> Arc<Zeroizing<[u8; 32]>> {
+    use sha2::Digest as _;
+    let mut h = sha2::Sha256::new();
+    h.update(b"cctoken private key material");
+    h.update(material);
+    Arc::new(Zeroizing::new(h.finalize().into()))
+}
 
 enum KeyPair {
     Rsa(RsaKeyPair),
@@ -119,7 +129,8 @@ impl PrivateKey {
             }
             _ => Err("unsupported private key format".to_string()),
         };
-        pair.map(|p| PrivateKey(Arc::new(p), None)).map_err(|why| bad_key(field, why))
+        let digest = material_digest(key.secret_der());
+        pair.map(|p| PrivateKey(Arc::new(p), None, digest)).map_err(|why| bad_key(field, why))
     }
 
     /// Parses a private JWK (RFC 7517): `RSA` (n, e, d, p, q, dp, dq, qi), `EC` P-256
@@ -164,14 +175,20 @@ impl PrivateKey {
             }
             _ => Err("supported JWKs: RSA, EC P-256, OKP Ed25519".to_string()),
         };
+        let digest = material_digest(&part("d")?);
         // The JWK's own `kid` names the key to servers that hold several for one client.
         let kid = v.get("kid").and_then(Value::as_str).filter(|k| !k.is_empty()).map(Arc::from);
-        pair.map(|p| PrivateKey(Arc::new(p), kid)).map_err(|why| bad_key(F, format!("invalid JWK: {why}")))
+        pair.map(|p| PrivateKey(Arc::new(p), kid, digest)).map_err(|why| bad_key(F, format!("invalid JWK: {why}")))
     }
 
     /// The key's own `kid` (from a JWK), used as the assertion's `kid` unless `key_id` is set.
     pub fn key_id(&self) -> Option<&str> {
         self.1.as_deref()
+    }
+
+    /// A digest of the private material, for deriving the shared store's keys.
+    pub(crate) fn secret_digest(&self) -> &[u8] {
+        &self.2[..]
     }
 
     /// A fresh P-256 key (for DPoP when none is supplied).
@@ -181,7 +198,7 @@ impl PrivateKey {
             .map_err(|_| Error::config("dpop_key", "cannot generate a P-256 key"))?;
         let pair = EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng)
             .map_err(|_| Error::config("dpop_key", "cannot load the generated key"))?;
-        Ok(PrivateKey(Arc::new(KeyPair::Ec(pair)), None))
+        Ok(PrivateKey(Arc::new(KeyPair::Ec(pair)), None, material_digest(pkcs8.as_ref())))
     }
 
     /// The algorithm a key of this type signs with by default.

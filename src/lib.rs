@@ -30,6 +30,7 @@ mod net;
 mod redact;
 mod response;
 mod secret;
+mod store;
 mod token;
 
 pub mod ffi;

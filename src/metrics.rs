@@ -33,6 +33,15 @@ pub struct Metrics {
     pub fetch_latency: Histogram,
     /// Time until the cached token expires; `None` with no token cached.
     pub token_expires_in: Option<Duration>,
+    /// Local misses answered by the shared store (no token request).
+    pub store_hits: u64,
+    /// Local misses that found no usable entry in the shared store.
+    pub store_misses: u64,
+    /// Shared store failures (unreachable, slow, unwritable, corrupt entry); each fell back to
+    /// fetching directly.
+    pub store_errors: u64,
+    /// Fetches that found another process holding the store's lease and waited for its entry.
+    pub store_lease_waits: u64,
 }
 
 /// Token request attempts by outcome: `success` or the error class of the failure.
@@ -125,6 +134,10 @@ pub(crate) struct Counters {
     latency_buckets: [AtomicU64; FETCH_LATENCY_BUCKETS.len()],
     latency_count: AtomicU64,
     latency_sum_us: AtomicU64,
+    pub store_hits: AtomicU64,
+    pub store_misses: AtomicU64,
+    pub store_errors: AtomicU64,
+    pub store_lease_waits: AtomicU64,
 }
 
 impl Counters {
@@ -179,6 +192,10 @@ impl Counters {
                 sum: Duration::from_micros(self.latency_sum_us.load(Relaxed)),
             },
             token_expires_in: None,
+            store_hits: self.store_hits.load(Relaxed),
+            store_misses: self.store_misses.load(Relaxed),
+            store_errors: self.store_errors.load(Relaxed),
+            store_lease_waits: self.store_lease_waits.load(Relaxed),
         }
     }
 }
@@ -214,6 +231,14 @@ impl Metrics {
             "cctoken_cooldown_rejections_total",
             "Calls answered with the cool-down's error without a request.",
             self.cooldown_rejections,
+        );
+        counter("cctoken_store_hits_total", "Local misses answered by the shared store.", self.store_hits);
+        counter("cctoken_store_misses_total", "Local misses with no usable shared-store entry.", self.store_misses);
+        counter("cctoken_store_errors_total", "Shared store failures (each fell back to fetching).", self.store_errors);
+        counter(
+            "cctoken_store_lease_waits_total",
+            "Fetches that waited for another process holding the store lease.",
+            self.store_lease_waits,
         );
         let _ = writeln!(
             out,

@@ -174,6 +174,12 @@ impl fmt::Debug for Token {
 static NEXT_SERIAL: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 impl Token {
+    /// A token read from a shared store, valid for `parsed.lifetime` from now on this process's
+    /// own clock (see `store`).
+    pub(crate) fn from_store(parsed: crate::response::Parsed) -> Token {
+        Token::issued(parsed, BootTime::now())
+    }
+
     /// A token from a parsed response whose request was sent at `sent_at`.
     pub(crate) fn issued(parsed: crate::response::Parsed, sent_at: BootTime) -> Token {
         // The parser refuses NULs in access_token and token_type, and drops a scope with one.

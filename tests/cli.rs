@@ -15,14 +15,21 @@ fn cctoken(args: &[&str]) -> Output {
 }
 
 /// Runs the CLI with the proxy and trust-store variables of the test's environment removed
-/// (they would change what is tested), then `env` added.
+/// (they would change what is tested), then `env` added. Every run asks the server: the shared
+/// token cache is off (tests/store_file.rs tests it).
 fn cctoken_env(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_cctoken"));
     for var in ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy", "NO_PROXY"] {
         cmd.env_remove(var);
     }
-    cmd.env_remove("SSL_CERT_FILE").env_remove("SSL_CERT_DIR");
-    cmd.args(args).envs(env.iter().copied()).output().expect("run cctoken")
+    cmd.env_remove("SSL_CERT_FILE").env_remove("SSL_CERT_DIR").env_remove("CCTOKEN_REDIS_URL");
+    // A cache directory of its own per run.
+    static RUNS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let cache = std::env::temp_dir().join(format!("cctoken-cli-cache-{}-{n}", std::process::id()));
+    let out = cmd.env("XDG_CACHE_HOME", &cache).args(args).envs(env.iter().copied()).output().expect("run cctoken");
+    let _ = fs::remove_dir_all(&cache);
+    out
 }
 
 fn text(bytes: &[u8]) -> String {

@@ -282,9 +282,10 @@ fn http_token_url_through_a_proxy_is_refused_unless_insecure_is_allowed() {
     assert!(contains(&relay.sent(), basic.as_bytes()), "over http the proxy reads the credentials");
 }
 
+/// The CLI without its shared token cache, so every run makes its own request.
 fn cctoken_cli(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_cctoken"));
-    cmd.args(args);
+    cmd.args(args).arg("--no-cache").env_remove("CCTOKEN_REDIS_URL");
     for var in
         ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy", "NO_PROXY", "no_proxy"]
     {

@@ -146,9 +146,7 @@ func (c *Client) release() {
 }
 
 func (c *Client) free() {
-	var m C.cct_metrics
-	if C.cct_client_metrics(c.ptr, &m, nil) == C.CCT_STATUS_OK {
-		final := metricsFrom(&m)
+	if final, ok := readMetrics(c.ptr); ok {
 		c.final.Store(&final)
 	}
 	C.cct_client_free(c.ptr)

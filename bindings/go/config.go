@@ -80,6 +80,13 @@ type Config struct {
 
 	// Logger receives the library's events as slog records (see events.go); nil: none.
 	Logger *slog.Logger
+	// Shared cache stores: one token request per lifetime for a host (CacheDir, a directory
+	// created 0700) or a fleet (RedisURL: redis://[user:password@]host:port[/db] or rediss://).
+	// Set at most one. Entries are encrypted under a key derived from the credential.
+	CacheDir     string
+	RedisURL     string        `cctoken:"secret"` // may hold a password
+	RedisCAPEM   []byte        // CA certificate(s) a rediss:// server must chain to
+	StoreTimeout time.Duration // bound on each store operation; default 200ms
 }
 
 // TrustStore is which certificate authorities the client trusts (CCT_TRUST_*).
@@ -513,6 +520,19 @@ func (b *configBuilder) apply(cfg *Config) {
 	})
 	b.pem(cfg.DPoPKeyPEM, func(p *C.cct_config, pem *C.uint8_t, n C.size_t, e **C.cct_error) C.cct_status {
 		return C.cct_config_set_dpop_key_pem(p, pem, n, e)
+	})
+
+	b.str("CacheDir", cfg.CacheDir, func(p *C.cct_config, s *C.char, e **C.cct_error) C.cct_status {
+		return C.cct_config_set_cache_dir(p, s, e)
+	})
+	b.str("RedisURL", cfg.RedisURL, func(p *C.cct_config, s *C.char, e **C.cct_error) C.cct_status {
+		return C.cct_config_set_cache_redis_url(p, s, e)
+	})
+	b.pem(cfg.RedisCAPEM, func(p *C.cct_config, pem *C.uint8_t, n C.size_t, e **C.cct_error) C.cct_status {
+		return C.cct_config_set_cache_redis_ca_pem(p, pem, n, e)
+	})
+	b.millis("StoreTimeout", cfg.StoreTimeout, func(p *C.cct_config, ms C.uint64_t, e **C.cct_error) C.cct_status {
+		return C.cct_config_set_cache_store_timeout_ms(p, ms, e)
 	})
 }
 

@@ -37,6 +37,11 @@ type Metrics struct {
 	// TokenExpiresIn 0) with no token cached.
 	TokenExpiresIn time.Duration
 	TokenCached    bool
+	// Shared store (Config.CacheDir / Config.RedisURL); zero without one.
+	StoreHits       uint64 // local misses answered by the store, without a token request
+	StoreMisses     uint64 // local misses that found no usable entry in the store
+	StoreErrors     uint64 // store failures, each followed by a direct fetch
+	StoreLeaseWaits uint64 // fetches that waited for another process holding the store's lease
 }
 
 // FetchLatencyBuckets are the upper bounds of Metrics.FetchLatency.
@@ -50,10 +55,7 @@ var FetchLatencyBuckets = [12]time.Duration{
 func (c *Client) Metrics() Metrics {
 	var m Metrics
 	if c.acquire() {
-		var cm C.cct_metrics
-		if C.cct_client_metrics(c.ptr, &cm, nil) == C.CCT_STATUS_OK {
-			m = metricsFrom(&cm)
-		}
+		m, _ = readMetrics(c.ptr)
 		runtime.KeepAlive(c)
 		c.release()
 	} else if final := c.final.Load(); final != nil {
@@ -61,6 +63,21 @@ func (c *Client) Metrics() Metrics {
 	}
 	m.Hits += c.hits.sum()
 	return m
+}
+
+// readMetrics reads the core's counters and its shared-store counters.
+func readMetrics(ptr *C.cct_client) (Metrics, bool) {
+	var cm C.cct_metrics
+	if C.cct_client_metrics(ptr, &cm, nil) != C.CCT_STATUS_OK {
+		return Metrics{}, false
+	}
+	m := metricsFrom(&cm)
+	var sm C.cct_store_metrics
+	if C.cct_client_store_metrics(ptr, &sm, nil) == C.CCT_STATUS_OK {
+		m.StoreHits, m.StoreMisses = uint64(sm.store_hits), uint64(sm.store_misses)
+		m.StoreErrors, m.StoreLeaseWaits = uint64(sm.store_errors), uint64(sm.store_lease_waits)
+	}
+	return m, true
 }
 
 func metricsFrom(m *C.cct_metrics) Metrics {

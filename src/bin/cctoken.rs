@@ -55,6 +55,15 @@ Network:
   --retry-attempts N           requests in all for transient failures (default 3; 1: no retry)
   --user-agent UA
 
+Cache (tokens are shared by every run, encrypted, so a warm run makes no token request):
+  --cache-dir DIR              where (default $XDG_CACHE_HOME/cctoken, else ~/.cache/cctoken)
+  --no-cache                   no shared cache: every run asks the server
+  --redis-url URL              share through Redis instead (redis:// or rediss://; several,
+                               comma-separated, for a cluster). Put a password in the environment
+                               variable CCTOKEN_REDIS_URL instead, where `ps` does not show it
+  --redis-ca-file PEM          the CA of a rediss:// server
+  --store-timeout-ms N         bound on each cache operation (default 200)
+
 Output:
   --format token               the access token alone (default)
   --format json                {\"access_token\",\"token_type\",\"expires_in\",\"scope\",\"dpop\"}
@@ -245,6 +254,10 @@ fn parse(args: &[String]) -> Result<(ClientBuilder, Run), String> {
     let (mut call_timeout, mut request_timeout, mut connect_timeout) = defaults;
     let (mut cert, mut key) = (None, None);
     let (mut dpop, mut dpop_key) = (false, false);
+    let mut store = match std::env::var("CCTOKEN_REDIS_URL") {
+        Ok(url) => Some(Store::Redis(url)),
+        Err(_) => default_cache_dir().map(Store::Dir),
+    };
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         // `--flag=value` and `--flag value` both work.
@@ -253,13 +266,15 @@ fn parse(args: &[String]) -> Result<(ClientBuilder, Run), String> {
             _ => (arg.as_str(), None),
         };
         match flag {
-            "--dpop" | "--allow-insecure-http" => {
+            "--dpop" | "--allow-insecure-http" | "--no-cache" => {
                 if inline.is_some() {
                     return Err(format!("{flag} takes no value"));
                 }
                 if flag == "--dpop" {
                     dpop = true;
                     b = b.dpop(true);
+                } else if flag == "--no-cache" {
+                    store = None;
                 } else {
                     b = b.allow_insecure_http(true);
                 }
@@ -338,6 +353,16 @@ fn parse(args: &[String]) -> Result<(ClientBuilder, Run), String> {
                 b.retry_policy(RetryPolicy { max_attempts, ..RetryPolicy::default() })
             }
             "--user-agent" => b.user_agent(value),
+            "--cache-dir" => {
+                store = Some(Store::Dir(value.into()));
+                b
+            }
+            "--redis-url" => {
+                store = Some(Store::Redis(value));
+                b
+            }
+            "--redis-ca-file" => b.redis_ca_pem(read(flag, &value)?),
+            "--store-timeout-ms" => b.store_timeout(millis(&value)?),
             "--format" => {
                 format = match value.as_str() {
                     "token" => Format::Token,
@@ -359,8 +384,32 @@ fn parse(args: &[String]) -> Result<(ClientBuilder, Run), String> {
         b = b.dpop(true);
         dpop = true;
     }
+    // A key generated for this run only: its tokens are useless to the next run.
+    if dpop && !dpop_key {
+        store = None;
+    }
+    b = match store {
+        Some(Store::Dir(dir)) => b.cache_dir(dir),
+        Some(Store::Redis(url)) => b.redis_url(&url),
+        None => b,
+    };
     let run = Run { format, call_timeout, request_timeout, connect_timeout, ephemeral_dpop: dpop && !dpop_key, dpop };
     Ok((b, run))
+}
+
+/// Where tokens are shared between runs.
+enum Store {
+    Dir(std::path::PathBuf),
+    Redis(String),
+}
+
+/// The per-user cache directory (XDG base directory conventions).
+fn default_cache_dir() -> Option<std::path::PathBuf> {
+    let base = match std::env::var_os("XDG_CACHE_HOME").filter(|d| std::path::Path::new(d).is_absolute()) {
+        Some(dir) => dir.into(),
+        None => std::path::PathBuf::from(std::env::var_os("HOME").filter(|h| !h.is_empty())?).join(".cache"),
+    };
+    Some(base.join("cctoken"))
 }
 
 /// Files named on the command line: regular files only (a FIFO would block, `/dev/zero` would

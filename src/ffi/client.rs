@@ -295,6 +295,46 @@ pub unsafe extern "C" fn cct_client_metrics_text(
     })
 }
 
+/// A snapshot of a client's shared-store counters (`cct_client_store_metrics`); all zero
+/// without a store.
+#[repr(C)]
+#[derive(Debug, Default, Clone, Copy)]
+pub struct cct_store_metrics {
+    /// Local misses answered by the shared store (no token request).
+    pub store_hits: u64,
+    /// Local misses that found no usable entry in the store.
+    pub store_misses: u64,
+    /// Store failures (unreachable, slow, unwritable, corrupt entry), each followed by a direct
+    /// fetch.
+    pub store_errors: u64,
+    /// Fetches that waited for another process holding the store's lease.
+    pub store_lease_waits: u64,
+}
+
+/// Copies the client's shared-store counters into `*out`. Thread-safe.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cct_client_store_metrics(
+    client: *const cct_client,
+    out: *mut cct_store_metrics,
+    err: *mut *mut cct_error,
+) -> cct_status {
+    boundary(err, || {
+        // SAFETY: see client_arg.
+        let c = unsafe { client_arg(client) }?;
+        out_arg(out, "out")?;
+        let m = c.metrics();
+        let snapshot = cct_store_metrics {
+            store_hits: m.store_hits,
+            store_misses: m.store_misses,
+            store_errors: m.store_errors,
+            store_lease_waits: m.store_lease_waits,
+        };
+        // SAFETY: checked non-NULL above.
+        unsafe { *out = snapshot };
+        Ok(())
+    })
+}
+
 /// Frees a token. NULL is a no-op.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn cct_token_free(token: *mut cct_token) {

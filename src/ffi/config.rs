@@ -557,3 +557,49 @@ pub unsafe extern "C" fn cct_config_set_dpop_key_pem(
     // SAFETY: see bytes_arg.
     update(cfg, err, |b| Ok(b.dpop_key_pem(unsafe { bytes_arg(pem, len, "pem") }?)))
 }
+
+/// Shares tokens with the other processes of this host through directory `path` (created 0700
+/// if missing; `cct_client_new` refuses one owned by another user or writable by others).
+/// Excludes `cct_config_set_cache_redis_url`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cct_config_set_cache_dir(
+    cfg: *mut cct_config,
+    path: *const c_char,
+    err: *mut *mut cct_error,
+) -> cct_status {
+    update_str(cfg, path, "path", err, |b, v| b.cache_dir(v))
+}
+
+/// Shares tokens across machines through Redis: `redis://[user:password@]host:port[/db]` or
+/// `rediss://` (TLS). The URL is copied; its password never appears in an error.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cct_config_set_cache_redis_url(
+    cfg: *mut cct_config,
+    url: *const c_char,
+    err: *mut *mut cct_error,
+) -> cct_status {
+    update_str(cfg, url, "url", err, |b, v| b.redis_url(v))
+}
+
+/// The CA certificate(s), PEM in `pem[0..len]`, that a `rediss://` server must chain to.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cct_config_set_cache_redis_ca_pem(
+    cfg: *mut cct_config,
+    pem: *const u8,
+    len: usize,
+    err: *mut *mut cct_error,
+) -> cct_status {
+    // SAFETY: see bytes_arg.
+    update(cfg, err, |b| Ok(b.redis_ca_pem(unsafe { bytes_arg(pem, len, "pem") }?)))
+}
+
+/// Bound on each shared-store operation, in ms (default 200); a slower store counts as failed
+/// and the client fetches on its own.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cct_config_set_cache_store_timeout_ms(
+    cfg: *mut cct_config,
+    ms: u64,
+    err: *mut *mut cct_error,
+) -> cct_status {
+    update(cfg, err, |b| Ok(b.store_timeout(millis(ms))))
+}

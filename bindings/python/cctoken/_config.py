@@ -163,10 +163,17 @@ OPTIONS: dict[str, Callable[[str, Any], Any]] = {
     "dpop_key_pem": _pem,
     # Where events go (see _events): a logging.Logger, a logger name, or False for none.
     "logger": _events.check_logger,
+    # Shared cache stores (one per client): a directory for one host, Redis for a fleet.
+    "cache_dir": _str,
+    "redis_url": _str,
+    "redis_ca_pem": _pem,
+    "store_timeout": _seconds,
 }
 
 # Options whose values must never be shown (repr) or logged.
-SECRET_OPTIONS = frozenset({"client_secret", "client_key_pem", "private_key_pem", "private_key_jwk", "dpop_key_pem"})
+SECRET_OPTIONS = frozenset(
+    {"client_secret", "client_key_pem", "private_key_pem", "private_key_jwk", "dpop_key_pem", "redis_url"}
+)
 
 
 def check(options: Mapping[str, Any]) -> dict[str, Any]:
@@ -179,6 +186,8 @@ def check(options: Mapping[str, Any]) -> dict[str, Any]:
         raise ConfigError("give client_secret or client_secret_file, not both", status=n.STATUS_CONFIG)
     if ("client_cert_pem" in checked) != ("client_key_pem" in checked):
         raise ConfigError("client_cert_pem and client_key_pem go together", status=n.STATUS_CONFIG)
+    if "cache_dir" in checked and "redis_url" in checked:
+        raise ConfigError("give cache_dir or redis_url, not both", status=n.STATUS_CONFIG)
     if "reread_secret_file" in checked and "client_secret_file" not in checked:
         raise ConfigError("reread_secret_file needs client_secret_file", status=n.STATUS_CONFIG)
     return checked
@@ -268,3 +277,8 @@ def _apply(lib: Any, cfg: Any, o: Mapping[str, Any]) -> None:
     flag(lib.cct_config_set_dpop, "dpop")
     if "dpop_key_pem" in o:
         _call(lib.cct_config_set_dpop_key_pem, cfg, o["dpop_key_pem"], len(o["dpop_key_pem"]))
+    text(lib.cct_config_set_cache_dir, "cache_dir")
+    text(lib.cct_config_set_cache_redis_url, "redis_url")
+    if "redis_ca_pem" in o:
+        _call(lib.cct_config_set_cache_redis_ca_pem, cfg, o["redis_ca_pem"], len(o["redis_ca_pem"]))
+    duration(lib.cct_config_set_cache_store_timeout_ms, "store_timeout")

@@ -110,6 +110,15 @@ class cct_metrics(ctypes.Structure):
     ]
 
 
+class cct_store_metrics(ctypes.Structure):
+    _fields_ = [
+        ("store_hits", c_uint64),
+        ("store_misses", c_uint64),
+        ("store_errors", c_uint64),
+        ("store_lease_waits", c_uint64),
+    ]
+
+
 cct_status = c_uint32
 cct_auth_method = c_uint32
 cct_signing_alg = c_uint32
@@ -143,6 +152,7 @@ SIGNATURES: dict[str, tuple[object, list[object]]] = {
     "cct_client_set_client_secret": (cct_status, [client_p, c_char_p, error_pp]),
     "cct_client_metrics": (cct_status, [client_p, POINTER(cct_metrics), error_pp]),
     "cct_client_metrics_text": (cct_status, [client_p, c_uint64, string_out_p, error_pp]),
+    "cct_client_store_metrics": (cct_status, [client_p, POINTER(cct_store_metrics), error_pp]),
     "cct_token_free": (None, [token_p]),
     "cct_token_access_token": (c_char_p, [token_p]),
     "cct_token_token_type": (c_char_p, [token_p]),
@@ -198,6 +208,10 @@ SIGNATURES: dict[str, tuple[object, list[object]]] = {
     "cct_event_field_count": (c_size_t, [event_p]),
     "cct_event_field": (c_bool, [event_p, c_size_t, POINTER(c_void_p), POINTER(c_void_p)]),
     "cct_event_json": (c_char_p, [event_p]),
+    "cct_config_set_cache_dir": (cct_status, [config_p, c_char_p, error_pp]),
+    "cct_config_set_cache_redis_url": (cct_status, [config_p, c_char_p, error_pp]),
+    "cct_config_set_cache_redis_ca_pem": (cct_status, [config_p, c_char_p, c_size_t, error_pp]),
+    "cct_config_set_cache_store_timeout_ms": (cct_status, [config_p, c_uint64, error_pp]),
     "cct_error_free": (None, [error_p]),
     "cct_error_status": (cct_status, [error_p]),
     "cct_error_message": (c_char_p, [error_p]),

@@ -175,6 +175,14 @@ class Metrics:
     fetch_latency_sum: float = 0.0
     #: Seconds until the cached token expires; None with no token cached.
     token_expires_in: float | None = None
+    #: Local misses answered by the shared store (``cache_dir`` / ``redis_url``): no request.
+    store_hits: int = 0
+    #: Local misses that found no usable entry in the shared store.
+    store_misses: int = 0
+    #: Shared store failures, each followed by a direct fetch.
+    store_errors: int = 0
+    #: Fetches that waited for another process holding the store's lease.
+    store_lease_waits: int = 0
 
 
 REQUEST_OUTCOMES = ("success", "connect", "timeout", "tls", "io", "http", "oauth", "invalid_response", "config")
@@ -300,9 +308,11 @@ class Client:
     def metrics(self) -> Metrics:
         """A snapshot of the counters; ``hits`` includes the binding's fast-path hits."""
         out = n.cct_metrics()
+        store = n.cct_store_metrics()
         handle, _ = self._acquire()
         try:
             call(n.lib.cct_client_metrics, handle.ptr, ctypes.byref(out))
+            call(n.lib.cct_client_store_metrics, handle.ptr, ctypes.byref(store))
         finally:
             self._release(handle)
         fast_hits = self._fast_hit_count()
@@ -322,6 +332,10 @@ class Client:
             fetch_latency_count=out.fetch_latency_count,
             fetch_latency_sum=out.fetch_latency_sum_us / 1e6,
             token_expires_in=out.token_expires_in_ms / 1000 if out.token_cached else None,
+            store_hits=store.store_hits,
+            store_misses=store.store_misses,
+            store_errors=store.store_errors,
+            store_lease_waits=store.store_lease_waits,
         )
 
     def metrics_text(self) -> str:

@@ -36,7 +36,10 @@ SCALARS = {
     "cct_level": ctypes.c_uint32,
     "cct_event_callback": n.EVENT_CALLBACK,
 }
-HANDLES = {name: getattr(n, name) for name in ("cct_config", "cct_client", "cct_token", "cct_error", "cct_metrics", "cct_event")}
+HANDLES = {
+    name: getattr(n, name)
+    for name in ("cct_config", "cct_client", "cct_token", "cct_error", "cct_metrics", "cct_store_metrics", "cct_event")
+}
 
 
 def expected_ctype(c_type: str) -> object:
