@@ -489,6 +489,13 @@ cct_status cct_client_metrics_text(const struct cct_client *client,
                                    struct cct_error **err);
 
 /**
+ * Copies the client's shared-store counters into `*out`. Thread-safe.
+ */
+cct_status cct_client_store_metrics(const struct cct_client *client,
+                                    struct cct_store_metrics *out,
+                                    struct cct_error **err);
+
+/**
  * Frees a token. NULL is a no-op.
  */
 void cct_token_free(struct cct_token *token);
