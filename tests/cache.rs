@@ -27,18 +27,6 @@ fn together<T: Send + 'static>(n: usize, f: impl Fn() -> T + Send + Sync + 'stat
     handles.into_iter().map(|h| h.join().expect("thread panicked")).collect()
 }
 
-/// Polls `cond` every 10 ms for at most `limit`.
-fn wait_for(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
-    let end = Instant::now() + limit;
-    while Instant::now() < end {
-        if cond() {
-            return true;
-        }
-        thread::sleep(Duration::from_millis(10));
-    }
-    cond()
-}
-
 #[test]
 fn cold_cache_64_threads_one_request() {
     let server = DevServer::start();
@@ -85,9 +73,9 @@ fn refresh_ahead_serves_the_old_token_while_the_refresh_is_in_flight() {
     // The refresh request is still in flight at the server when every caller has its answer.
     assert_eq!(server.in_flight(), 1, "one refresh request in flight while callers were served");
     assert!(got.iter().all(|t| t == &first), "every caller in the window got the old, still-valid token");
-    assert!(wait_for(Duration::from_secs(5), || server.in_flight() == 0));
+    assert!(common::wait_for(Duration::from_secs(5), || server.in_flight() == 0));
     assert!(
-        wait_for(Duration::from_secs(1), || c.token().unwrap().access_token() != first),
+        common::wait_for(Duration::from_secs(1), || c.token().unwrap().access_token() != first),
         "refreshed token installed"
     );
     assert_eq!(server.token_requests(), 2, "initial fetch + exactly one refresh for 64 callers");
@@ -125,7 +113,7 @@ fn failed_refresh_keeps_the_valid_token_then_errors_once_expired() {
         assert!(t.access_token() == first.access_token(), "same token");
         thread::sleep(Duration::from_millis(20));
     }
-    assert!(wait_for(Duration::from_secs(2), || c.metrics().fetch_failures >= 1), "the refresh was attempted");
+    assert!(common::wait_for(Duration::from_secs(2), || c.metrics().fetch_failures >= 1), "the refresh was attempted");
     assert!(c.metrics().stale_served >= 1);
     // After expiry: an error, never the expired token.
     thread::sleep(first.expires_in() + Duration::from_millis(50));
@@ -203,11 +191,11 @@ fn background_refresher_keeps_the_token_fresh_without_callers() {
     let server = DevServer::with_args(&["--client", common::CLIENT_ID, "--secret", common::SECRET, "--lifetime", "2"]);
     let c = client(&server, |b| b.background_refresh(true));
     let first = c.token().unwrap();
-    assert!(wait_for(Duration::from_secs(3), || server.token_requests() >= 2), "refreshed with nobody asking");
+    assert!(common::wait_for(Duration::from_secs(3), || server.token_requests() >= 2), "refreshed with nobody asking");
     // The server counts the request before the refresher has stored the answer; until then
     // callers get the first token (still valid), and cannot start a fetch of their own.
     assert!(
-        wait_for(Duration::from_secs(2), || c.token().unwrap().access_token() != first.access_token()),
+        common::wait_for(Duration::from_secs(2), || c.token().unwrap().access_token() != first.access_token()),
         "the refreshed token is served"
     );
     let m = c.metrics();
@@ -229,7 +217,7 @@ fn waiters_honour_their_own_timeout() {
         let c = c.clone();
         thread::spawn(move || c.token())
     };
-    assert!(wait_for(Duration::from_secs(2), || server.in_flight() == 1));
+    assert!(common::wait_for(Duration::from_secs(2), || server.in_flight() == 1));
     let e = c.token_timeout(Duration::from_millis(100)).unwrap_err();
     assert!(matches!(e, cctoken::Error::Transport { kind: cctoken::TransportKind::Timeout, .. }), "{e}");
     leader.join().unwrap().expect("the leader still gets its token");
@@ -245,7 +233,7 @@ fn an_impatient_leader_does_not_cut_the_fetch_short_for_its_waiters() {
         let c = c.clone();
         thread::spawn(move || c.token_timeout(Duration::from_millis(100)))
     };
-    assert!(wait_for(Duration::from_secs(2), || server.in_flight() == 1));
+    assert!(common::wait_for(Duration::from_secs(2), || server.in_flight() == 1));
     // ... while a patient caller joins the same request and gets its token.
     let patient = c.token().expect("the request outlives the caller that started it");
     let e = leader.join().unwrap().unwrap_err();

@@ -59,23 +59,11 @@ fn an_overflowing_retry_after_in_the_refresh_window_pauses_refreshing() {
     }
     // The refresh pause (at least 1 s) covers all 30 calls: one refresh request, not one per call.
     assert!(
-        common_wait(Duration::from_secs(3), || c.metrics().fetch_failures >= 1),
+        common::wait_for(Duration::from_secs(3), || c.metrics().fetch_failures >= 1),
         "the refresh was tried and failed"
     );
     assert_eq!(server.token_requests(), 2, "initial fetch + one refresh attempt");
     assert!(c.metrics().stale_served >= 1);
-}
-
-/// Polls `cond` every 10 ms for at most `limit`.
-fn common_wait(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
-    let end = Instant::now() + limit;
-    while Instant::now() < end {
-        if cond() {
-            return true;
-        }
-        thread::sleep(Duration::from_millis(10));
-    }
-    cond()
 }
 
 #[test]
@@ -155,7 +143,7 @@ fn a_single_use_token_in_the_refresh_window_pauses_refreshing() {
         assert!(t.access_token() == first.access_token(), "the cached token, not a single-use one");
         thread::sleep(Duration::from_millis(20));
     }
-    assert!(common_wait(Duration::from_secs(2), || server.in_flight() == 0));
+    assert!(common::wait_for(Duration::from_secs(2), || server.in_flight() == 0));
     assert_eq!(server.token_requests(), 2, "initial fetch + one refresh, then a pause");
 }
 

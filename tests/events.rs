@@ -8,7 +8,7 @@ mod common;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use cctoken::{Event, EventKind, Level, RefreshPolicy};
 use common::{CLIENT_ID, DevServer, SECRET, assert_no_secrets, client};
@@ -26,17 +26,6 @@ impl Write for Captured {
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
     }
-}
-
-fn wait_until(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
-    let end = Instant::now() + limit;
-    while Instant::now() < end {
-        if cond() {
-            return true;
-        }
-        thread::sleep(Duration::from_millis(10));
-    }
-    cond()
 }
 
 #[test]
@@ -68,13 +57,13 @@ fn scenario_events_carry_fields_and_no_secrets() {
 
     // 2. The refresh fails three times (503 + Retry-After); the cached token is served.
     server.fault(json!({"status": 503, "error": "temporarily_unavailable", "retry_after": "0", "count": 3}));
-    assert!(wait_until(Duration::from_secs(5), || first.expires_in() < Duration::from_millis(1400)));
+    assert!(common::wait_for(Duration::from_secs(5), || first.expires_in() < Duration::from_millis(1400)));
     let served = c.token().expect("the still-valid token");
     assert_eq!(served.access_token(), first.access_token(), "served the cached token while refreshing");
-    assert!(wait_until(Duration::from_secs(10), || count(EventKind::StaleServed) == 1), "stale-served event");
+    assert!(common::wait_for(Duration::from_secs(10), || count(EventKind::StaleServed) == 1), "stale-served event");
 
     // 3. Recovery: the next refresh (after the pause) or fetch (after expiry) succeeds.
-    assert!(wait_until(Duration::from_secs(10), || {
+    assert!(common::wait_for(Duration::from_secs(10), || {
         if let Ok(t) = c.token() {
             tokens.push(t.access_token().to_string());
         }

@@ -230,3 +230,15 @@ pub fn assert_no_secrets(text: &str, tokens: &[&str]) {
         assert!(!text.contains(t), "token leaked into an error or debug string");
     }
 }
+
+/// Polls `cond` every 10 ms for at most `limit`; true as soon as it holds.
+pub fn wait_for(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let end = std::time::Instant::now() + limit;
+    while std::time::Instant::now() < end {
+        if cond() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    cond()
+}
