@@ -552,7 +552,9 @@ impl Audit<'_> {
     /// `retry_in`: the delay before the next attempt, `None` when this was the last one.
     pub fn failed(&self, attempt: u32, err: &Error, retry_in: Option<Duration>) {
         // The next attempt starts after the backoff delay.
-        let took = self.attempt_started.replace(Instant::now() + retry_in.unwrap_or_default()).elapsed();
+        let now = Instant::now();
+        let next_start = now.checked_add(retry_in.unwrap_or_default()).unwrap_or(now);
+        let took = self.attempt_started.replace(next_start).elapsed();
         let class = error_class(err);
         self.counters.record_outcome(class);
         if retry_in.is_none() {
