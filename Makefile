@@ -108,7 +108,7 @@ bench-smoke: stage
 # Fuzzing: the targets and seed corpus are in fuzz/ (its own workspace, nightly). `make test`
 # replays the committed corpus and fuzzes each target for FUZZ_TEST_SECONDS.
 FUZZ_SECONDS      ?= 60
-FUZZ_TEST_SECONDS ?= 20
+FUZZ_TEST_SECONDS ?= 10
 
 fuzz:
 	tools/fuzz.sh $(FUZZ_SECONDS)
