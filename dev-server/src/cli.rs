@@ -90,6 +90,7 @@ PROVIDERS (--providers-dir DIR; TENANT is the fixed tenant id in DIR/providers.j
     POST /google/token             Google's JWT bearer grant for the generated service account
     GET  /_dev/last-assertion      the last client_assertion / assertion received, decoded:
                                    {\"header\", \"claims\", \"form\": {param: value, secrets [present]}}
+    /_dev/stats adds entra_token_requests and google_token_requests; /_dev/reset zeroes them.
     providers.json names every URL, client id, secret and file (see dev-server/tests/providers.rs).
 
 FAULTS (POST /_dev/fault, JSON; fields optional and combinable, unknown fields are a 400):

@@ -662,6 +662,13 @@ fn entra_federated_credentials() {
     assert_eq!(p.last_assertion()["claims"]["sub"].as_str().unwrap(), p.s("/entra/federated_client/subject"));
     // A platform token file is reused until rotated: the same token works again.
     assert_eq!(p.entra_assertion(&id, &token).0, 200);
+    // /_dev/stats counts the stand-ins' token requests; /_dev/reset zeroes them and forgets the
+    // last assertion.
+    let (_, stats) = p.get(&format!("{}/_dev/stats", p.base));
+    assert_eq!((stats["entra_token_requests"].as_u64(), stats["google_token_requests"].as_u64()), (Some(2), Some(0)));
+    assert_eq!(p.post(&format!("{}/_dev/reset", p.base), &[]).0, 200);
+    assert_eq!(p.get(&format!("{}/_dev/stats", p.base)).1["entra_token_requests"], 0);
+    assert_eq!(p.get(&p.s("/last_assertion")).0, 404);
 
     // An expired federated token: AADSTS700024 "Client assertion is not within its valid time
     // range" (the Azure DevOps workload identity troubleshooting table lists it for this case).
