@@ -135,6 +135,9 @@ EXAMPLES:
     curl -s -d '{\"latency_ms\": 2000, \"count\": 0}' http://127.0.0.1:8080/_dev/fault
     curl -s -X DELETE http://127.0.0.1:8080/_dev/fault
 
+    # Entra ID, federation issuer and Google stand-ins; fixtures and providers.json in ./providers:
+    cctoken-dev-server --providers-dir ./providers
+
     # In a test: start on a free port, read the port from the first stdout line, and let the
     # server die with the test process:
     cctoken-dev-server --addr 127.0.0.1:0 --exit-on-stdin-eof --quiet
@@ -393,5 +396,14 @@ mod tests {
         assert!(run(&["--addr", "0.0.0.0:0"]).is_err());
         assert!(run(&["--addr", "0.0.0.0:0", "--allow-non-loopback"]).is_ok());
         assert!(run(&["--bogus"]).is_err());
+        assert!(run(&["--providers-dir"]).is_err());
+    }
+
+    #[test]
+    fn providers_dir() {
+        assert_eq!(run(&[]).unwrap().providers_dir, None);
+        let config = run(&["--providers-dir=/tmp/p", "--client", "a", "--secret", "x"]).unwrap();
+        assert_eq!(config.providers_dir, Some(PathBuf::from("/tmp/p")));
+        assert_eq!(config.clients.len(), 1, "combinable with the other options");
     }
 }
