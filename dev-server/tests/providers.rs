@@ -840,6 +840,21 @@ fn secrets_and_assertions_stay_out_of_logs_and_answers() {
 }
 
 #[test]
+fn combines_with_other_options() {
+    // With --tls-dir the stand-ins are served over HTTPS, and the manifest says so.
+    let tls_dir = std::env::temp_dir().join(format!("cctoken-providers-tls-{}", std::process::id()));
+    let tls = tls_dir.to_str().unwrap();
+    let p = Providers::start_with(&["--quiet", "--tls-dir", tls, "--client", "svc", "--secret", "s"], Stdio::inherit());
+    assert!(p.base.starts_with("https://127.0.0.1:"));
+    for pointer in ["/entra/token_url", "/google/token_url", "/federation/issuer", "/last_assertion"] {
+        assert!(p.s(pointer).starts_with(&p.base), "{pointer}");
+    }
+    assert_eq!(p.google_sa()["token_uri"].as_str().unwrap(), p.s("/google/token_url"));
+    drop(p);
+    let _ = fs::remove_dir_all(&tls_dir);
+}
+
+#[test]
 fn without_providers_dir_the_stand_ins_do_not_exist() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_cctoken-dev-server"))
         .args(["--addr", "127.0.0.1:0", "--exit-on-stdin-eof", "--quiet"])
