@@ -441,6 +441,10 @@ fn entra_client_secret_basic_and_post() {
     // [ERR] AADSTS7000218: neither client_secret nor client_assertion.
     let answer = p.entra(&[("client_id", &id), ("scope", &scope), ("grant_type", "client_credentials")]);
     assert_aadsts(&answer, 401, "invalid_client", 7000218);
+    // [ERR] AADSTS900561: "The endpoint only accepts {valid_verbs} requests. Received a
+    // {invalid_verb} request."
+    let answer = p.get(&p.s("/entra/token_url"));
+    assert_aadsts(&answer, 400, "invalid_request", 900561);
     // [ERR] AADSTS90002 InvalidTenantName: a tenant the service does not know.
     let answer = p.post(
         &format!("{}/11111111-2222-3333-4444-555555555555/oauth2/v2.0/token", p.base),
