@@ -467,7 +467,10 @@ fn entra_scope_and_grant_type_rules() {
     // [CC] "scope: Required. The value passed for the scope parameter in this request should be
     // the resource identifier (application ID URI) of the resource you want, affixed with the
     // .default suffix." [ERR] AADSTS70011 InvalidScope, invalid_scope (the page's sample answer).
-    assert_aadsts(&with_scope(Some("api://cctoken-demo/read"), "client_credentials"), 400, "invalid_scope", 70011);
+    let answer = with_scope(Some("api://cctoken-demo/read"), "client_credentials");
+    assert_aadsts(&answer, 400, "invalid_scope", 70011);
+    let description = answer.1["error_description"].as_str().unwrap();
+    assert!(description.contains("The provided value for the input parameter 'scope' isn't valid."), "{description}");
     assert_aadsts(&with_scope(Some("api://cctoken-demo"), "client_credentials"), 400, "invalid_scope", 70011);
     // One resource per request: two .default scopes are refused.
     let two = "api://cctoken-demo/.default https://graph.microsoft.com/.default";

@@ -280,7 +280,7 @@ impl Entra {
                 "invalid_scope",
                 70011,
                 format!(
-                    "The provided value for the input parameter 'scope' is not valid. The scope {scope} is not valid."
+                    "The provided value for the input parameter 'scope' isn't valid. The scope {scope} isn't valid."
                 ),
             ));
         };
