@@ -239,6 +239,8 @@ pub struct State {
     /// HTTPS mode: the certificate generated for each certificate-authenticated client.
     pub client_cert_sha256: HashMap<String, String>,
     pub quiet: bool,
+    /// `--providers-dir`: the Entra, federation and Google stand-ins.
+    pub providers: Option<crate::providers::Providers>,
 }
 
 /// Removes a relay connection's certificate when the connection ends.
@@ -280,6 +282,7 @@ impl State {
             peer_certs: Mutex::default(),
             client_cert_sha256: HashMap::new(),
             quiet,
+            providers: None,
         }
     }
 
@@ -367,11 +370,15 @@ impl State {
         lock(&self.last_token_request).clone()
     }
 
-    /// Clears faults, counters, settings and the last-request record; issued tokens stay valid.
+    /// Clears faults, counters, settings and the last-request record (and the stand-ins' counters
+    /// and last assertion); issued tokens stay valid.
     pub fn reset(&self) {
         self.clear_faults();
         self.stats.reset();
         self.set_settings(Settings::default());
         *lock(&self.last_token_request) = None;
+        if let Some(providers) = &self.providers {
+            providers.reset();
+        }
     }
 }
