@@ -48,8 +48,8 @@ impl std::str::FromStr for Thumbprint {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self, Error> {
         Ok(match s {
-            "x5t" | "sha1" => Thumbprint::Sha1,
-            "x5t#S256" | "sha256" => Thumbprint::Sha256,
+            "x5t" => Thumbprint::Sha1,
+            "x5t#S256" => Thumbprint::Sha256,
             "both" => Thumbprint::Both,
             "none" => Thumbprint::None,
             other => {
@@ -228,6 +228,22 @@ mod tests {
     }
 
     #[test]
+    fn thumbprint_names_round_trip() {
+        for t in [Thumbprint::Sha1, Thumbprint::Sha256, Thumbprint::Both, Thumbprint::None] {
+            assert_eq!(t.as_str().parse::<Thumbprint>().unwrap(), t);
+        }
+        assert!(matches!("x5t#s256".parse::<Thumbprint>(), Err(Error::Config { field: "thumbprint", .. })));
+        for g in [crate::GrantType::ClientCredentials, crate::GrantType::JwtBearer] {
+            assert_eq!(g.as_str().parse::<crate::GrantType>().unwrap(), g);
+        }
+        assert_eq!(
+            "urn:ietf:params:oauth:grant-type:jwt-bearer".parse::<crate::GrantType>().unwrap(),
+            crate::GrantType::JwtBearer
+        );
+        assert!("password".parse::<crate::GrantType>().is_err());
+    }
+
+    #[test]
     fn bad_pem_names_the_field() {
         for pem in [&b"nothing"[..], b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"] {
             let e = chain_from_pem("assertion_certificate", pem).unwrap_err();
@@ -237,8 +253,8 @@ mod tests {
 
     #[test]
     fn garbage_pkcs12_is_a_config_error() {
-        let e = from_pkcs12(b"\x30\x03\x02\x01\x03", "pw").unwrap_err();
+        let e = from_pkcs12(b"\x30\x03\x02\x01\x03", "Hunter2-Password").unwrap_err();
         assert!(matches!(e, Error::Config { field: "pkcs12", .. }), "{e}");
-        assert!(!e.to_string().contains("pw"));
+        assert!(!e.to_string().contains("Hunter2") && !format!("{e:?}").contains("Hunter2"));
     }
 }

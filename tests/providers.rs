@@ -480,3 +480,27 @@ fn secrets_never_appear_in_debug_or_errors() {
     let e = builder.build().unwrap_err();
     assert!(!e.to_string().contains(&key_body) && !format!("{e:?}").contains(&key_body), "{e}");
 }
+
+#[test]
+fn cache_key_covers_certificate_grant_subject_and_assertion_file() {
+    let p = Providers::start();
+    let key = |b: ClientBuilder| b.build().unwrap().cache_key().to_string();
+    let plain = key(p.cert_client());
+    let registered = key(p.cert_client().assertion_certificate_pem(p.read("/entra/cert_client/cert_pem")));
+    let other = key(p.cert_client().assertion_certificate_pem(p.read("/entra/cert_client/unregistered_cert_pem")));
+    assert!(plain != registered && registered != other && plain != other);
+    // The same certificate from PEM or PKCS#12 is the same credential.
+    let pfx = key(p
+        .entra("cert_client")
+        .pkcs12_file(p.s("/entra/cert_client/pfx"), Secret::new(p.s("/entra/cert_client/pfx_password"))));
+    assert_eq!(pfx, registered);
+
+    let sa = || Client::builder().service_account_file(p.s("/google/service_account_file")).scope("s");
+    let bearer = key(sa());
+    assert_ne!(bearer, key(sa().subject("alice@example.com")));
+    assert_ne!(key(sa().subject("alice@example.com")), key(sa().subject("bob@example.com")));
+
+    let fed = |path: &str| key(p.entra("federated_client").client_assertion_file(p.path(path)));
+    assert_eq!(fed("a"), fed("a"));
+    assert_ne!(fed("a"), fed("b"));
+}
