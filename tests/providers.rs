@@ -309,15 +309,18 @@ fn expired_or_missing_federated_file_is_an_error_naming_the_path() {
     let file = p.path("expired-token");
     let expired = p.federated_token(-120);
     rotate(&file, &expired);
-    let client =
-        p.entra("federated_client").client_assertion_file(&file).failure_cooldown(Duration::ZERO).build().unwrap();
+    // The default cool-down: a rotated file ends it (as a changed secret file does).
+    let client = p.entra("federated_client").client_assertion_file(&file).build().unwrap();
     let e = client.token().unwrap_err();
     let (field, reason) = config_error(&e);
     assert_eq!(field, "client_assertion_file");
     assert!(reason.contains(&*file.to_string_lossy()) && reason.contains("expired"), "{reason}");
     assert!(!e.to_string().contains(&expired) && !format!("{e:?}").contains(&expired));
 
-    // Rotated to a valid token: the same client recovers.
+    // Within the cool-down, the same error comes back without reading or sending anything...
+    assert_eq!(config_error(&client.token().unwrap_err()).0, "client_assertion_file");
+    assert_eq!(client.metrics().cooldown_rejections, 1);
+    // ...until the platform rotates the file: the same client recovers at once.
     rotate(&file, &p.federated_token(600));
     client.token().unwrap();
 
