@@ -246,6 +246,25 @@ fn entra_unregistered_certificate_is_refused_with_the_aadsts_code() {
 }
 
 #[test]
+fn entra_refuses_an_assertion_valid_for_longer_than_it_allows() {
+    let p = Providers::start();
+    // Entra: "keep it short - 5-10 minutes after nbf at most" (certificate-credentials).
+    let client = p
+        .cert_client()
+        .assertion_certificate_pem(p.read("/entra/cert_client/cert_pem"))
+        .assertion_lifetime(Duration::from_secs(3600))
+        .build()
+        .unwrap();
+    match client.token().unwrap_err() {
+        Error::OAuth(e) => {
+            assert_eq!((e.error.as_str(), e.http_status), ("invalid_client", 401));
+            assert!(e.to_string().contains("AADSTS700024"), "{e}");
+        }
+        other => panic!("expected an OAuth error, got {other:?}"),
+    }
+}
+
+#[test]
 fn a_certificate_of_another_key_is_a_configuration_error() {
     let p = Providers::start();
     let foreign = std::fs::read(p.dir.join("federation-key.pem")).unwrap();
@@ -459,6 +478,7 @@ fn sixteen_threads_make_one_jwt_bearer_request() {
     assert!(tokens.iter().all(|t| *t == tokens[0]), "every caller got the one token");
     assert_eq!(requests.load(Ordering::SeqCst), 1, "one token request");
     assert_eq!(client.metrics().fetches, 1);
+    assert_eq!(p.server.stats()["google_token_requests"].as_u64(), Some(1), "the stand-in saw one request");
 }
 
 #[test]
