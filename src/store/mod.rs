@@ -383,6 +383,18 @@ fn public_identity(cfg: &Config) -> Vec<u8> {
     if let Some(cert) = &cfg.client_cert {
         push_field(&mut b, "client_certificate", cert.fingerprint.as_bytes());
     }
+    push_field(&mut b, "grant_type", cfg.grant_type.as_str().as_bytes());
+    if let Some(sub) = &cfg.subject {
+        push_field(&mut b, "subject", sub.as_bytes());
+    }
+    if let Some(cert) = &cfg.assertion_cert {
+        push_field(&mut b, "assertion_certificate", cert.x5t_s256.as_bytes());
+    }
+    // Refused with a store by `validate` (no stable credential); kept here so that the
+    // derivation covers every input if that ever changes.
+    if let Some(path) = &cfg.assertion_file {
+        push_field(&mut b, "client_assertion_file", path.to_string_lossy().as_bytes());
+    }
     // A DPoP-bound token is only usable with its key: processes with other keys never share.
     if let Some(key) = &cfg.dpop_key {
         push_field(&mut b, "dpop_jkt", key.jwk_thumbprint().as_bytes());
@@ -504,6 +516,41 @@ mod tests {
         assert_ne!(a, derive_keys(&config(&dir, "secret-one", "write")).name);
         let unsalted: String = Sha256::digest(b"secret-one").iter().map(|b| format!("{b:02x}")).collect();
         assert!(!unsalted.contains(&a) && a.len() == 32);
+    }
+
+    /// Issue 12: the grant, its subject and a federated assertion file take part in the names.
+    #[test]
+    fn store_names_cover_grant_and_subject() {
+        let dir = temp_dir("grant");
+        let key = crate::PrivateKey::generate_es256().unwrap();
+        let cfg = |grant: crate::GrantType, sub: Option<&str>| {
+            let mut b = crate::Client::builder()
+                .token_url("http://127.0.0.1:9/token")
+                .client_id("svc")
+                .private_key(key.clone())
+                .grant_type(grant)
+                .scope("read")
+                .cache_dir(&dir);
+            if let Some(sub) = sub {
+                b = b.subject(sub);
+            }
+            b.validate().unwrap()
+        };
+        let bearer = derive_keys(&cfg(crate::GrantType::JwtBearer, None)).name;
+        assert_ne!(bearer, derive_keys(&cfg(crate::GrantType::ClientCredentials, None)).name);
+        let alice = derive_keys(&cfg(crate::GrantType::JwtBearer, Some("alice@example.com"))).name;
+        assert_ne!(bearer, alice);
+        assert_ne!(alice, derive_keys(&cfg(crate::GrantType::JwtBearer, Some("bob@example.com"))).name);
+        assert_eq!(alice, derive_keys(&cfg(crate::GrantType::JwtBearer, Some("alice@example.com"))).name);
+        // A federated assertion file has no stable credential to derive from: refused.
+        let e = crate::Client::builder()
+            .token_url("http://127.0.0.1:9/token")
+            .client_id("svc")
+            .client_assertion_file("/var/run/secrets/token")
+            .cache_dir(&dir)
+            .validate()
+            .unwrap_err();
+        assert!(matches!(e, Error::Config { field: "client_assertion_file", .. }), "{e}");
     }
 
     #[test]
