@@ -206,8 +206,8 @@ func certBodies(pemText []byte) []string {
 	}
 }
 
-// assertNoSecret fails if any secret shows in any rendering of the values or texts.
-func assertNoSecret(t testing.TB, secrets map[string]string, values ...any) {
+// assertHidden fails if any secret shows in any rendering of the values or texts.
+func assertHidden(t testing.TB, secrets map[string]string, values ...any) {
 	t.Helper()
 	for name, secret := range secrets {
 		if secret == "" {
@@ -253,8 +253,6 @@ func federatedJWT(t testing.TB, m *providersManifest, ttl int) string {
 	return strings.TrimSpace(string(getURL(t, m.Federation.TokenEndpoint+"?"+url.Values{"ttl": {fmt.Sprint(ttl)}}.Encode())))
 }
 
-func jwtClaims(t testing.TB, jwt string) map[string]any { return decodeJWTPart(t, jwt, 1) }
-
 // -- Entra ID -------------------------------------------------------------------------------
 
 func TestEntraClientSecret(t *testing.T) {
@@ -266,7 +264,7 @@ func TestEntraClientSecret(t *testing.T) {
 	if tok.TokenType != "Bearer" || tok.ExpiresIn() < 3000*time.Second {
 		t.Fatalf("token %v", tok)
 	}
-	assertNoSecret(t, map[string]string{"secret": cfg.ClientSecret, "token": tok.AccessToken}, cfg, tok)
+	assertHidden(t, map[string]string{"secret": cfg.ClientSecret, "token": tok.AccessToken}, cfg, tok)
 }
 
 func TestEntraCertificateX5tRS256(t *testing.T) {
@@ -299,7 +297,7 @@ func TestEntraCertificateX5tRS256(t *testing.T) {
 	if !names["client_assertion"] || !names["client_assertion_type"] || names["client_secret"] {
 		t.Fatalf("form %s", seen.Form)
 	}
-	assertNoSecret(t, map[string]string{"key": keyFragment(t, cfg.PrivateKeyPEM)}, cfg)
+	assertHidden(t, map[string]string{"key": keyFragment(t, cfg.PrivateKeyPEM)}, cfg)
 }
 
 func TestEntraCertificateX5tS256PS256(t *testing.T) {
@@ -362,7 +360,7 @@ func TestEntraPKCS12File(t *testing.T) {
 		!strings.Contains(s, `PKCS12Password:"[redacted]"`) {
 		t.Fatalf("%%+v = %s", s)
 	}
-	assertNoSecret(t, map[string]string{"password": cc.PFXPassword}, cfg)
+	assertHidden(t, map[string]string{"password": cc.PFXPassword}, cfg)
 
 	// Without a password.
 	cfg.PKCS12File, cfg.PKCS12Password = cc.PFXNoPassword, ""
@@ -400,7 +398,7 @@ func TestEntraWrongPKCS12Password(t *testing.T) {
 	if !errors.Is(err, cctoken.ErrConfig) || !strings.Contains(strings.ToLower(err.Error()), "pkcs12") {
 		t.Fatalf("New: %v, want a config error naming pkcs12", err)
 	}
-	assertNoSecret(t, map[string]string{"wrong": cfg.PKCS12Password, "password": cc.PFXPassword}, err)
+	assertHidden(t, map[string]string{"wrong": cfg.PKCS12Password, "password": cc.PFXPassword}, err)
 }
 
 func TestEntraUnregisteredCertificateIsRefusedWithTheAADSTSCode(t *testing.T) {
@@ -424,7 +422,7 @@ func TestEntraUnregisteredCertificateIsRefusedWithTheAADSTSCode(t *testing.T) {
 	if h := lastAssertion(t, m).Header; h["x5t"] == cc.X5t {
 		t.Fatal("the assertion named the registered certificate")
 	}
-	assertNoSecret(t, map[string]string{"key": keyFragment(t, cfg.PrivateKeyPEM)}, err)
+	assertHidden(t, map[string]string{"key": keyFragment(t, cfg.PrivateKeyPEM)}, err)
 }
 
 func TestCertificateOfAnotherKeyIsAConfigError(t *testing.T) {
@@ -443,7 +441,7 @@ func TestCertificateOfAnotherKeyIsAConfigError(t *testing.T) {
 	if !errors.Is(err, cctoken.ErrConfig) {
 		t.Fatalf("New: %v, want a config error", err)
 	}
-	assertNoSecret(t, map[string]string{"key": keyFragment(t, cfg.PrivateKeyPEM)}, err)
+	assertHidden(t, map[string]string{"key": keyFragment(t, cfg.PrivateKeyPEM)}, err)
 }
 
 // -- Entra ID: federated credentials (workload identity) -----------------------------------
@@ -505,7 +503,7 @@ func TestExpiredFederatedAssertionNamesThePath(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(strings.ToLower(err.Error()), "expired") {
 		t.Fatalf("got %v, want an error naming %s as expired", err, path)
 	}
-	assertNoSecret(t, map[string]string{"assertion": expired, "payload": strings.Split(expired, ".")[1]}, err)
+	assertHidden(t, map[string]string{"assertion": expired, "payload": strings.Split(expired, ".")[1]}, err)
 }
 
 func TestMissingFederatedAssertionFileNamesThePath(t *testing.T) {
@@ -594,7 +592,7 @@ func TestGoogleServiceAccountJSONWithSubject(t *testing.T) {
 	if s := fmt.Sprintf("%+v", cfg); !strings.Contains(s, `ServiceAccountJSON:"[redacted]"`) {
 		t.Fatalf("%%+v = %s", s)
 	}
-	assertNoSecret(t, map[string]string{"key": keyFragment(t, []byte(sa.PrivateKey)), "id": sa.PrivateKeyID}, cfg, &cfg)
+	assertHidden(t, map[string]string{"key": keyFragment(t, []byte(sa.PrivateKey)), "id": sa.PrivateKeyID}, cfg, &cfg)
 }
 
 func TestJWTBearerGrantWithExplicitOptions(t *testing.T) {
@@ -637,7 +635,7 @@ func TestGoogleRefusesAnUnknownKey(t *testing.T) {
 	if !errors.As(err, &e) || !errors.Is(err, cctoken.ErrInvalidGrant) || e.Description != "Invalid JWT Signature." {
 		t.Fatalf("Token: %v, want Google's invalid_grant", err)
 	}
-	assertNoSecret(t, map[string]string{"key": keyFragment(t, other)}, err)
+	assertHidden(t, map[string]string{"key": keyFragment(t, other)}, err)
 }
 
 func TestServiceAccountFileMissingAField(t *testing.T) {
@@ -660,7 +658,7 @@ func TestServiceAccountFileMissingAField(t *testing.T) {
 				t.Fatalf("New: %v, want a config error naming %s and %s", err, field, path)
 			}
 			if field != "private_key" {
-				assertNoSecret(t, map[string]string{"key": keyFragment(t, []byte(key))}, err)
+				assertHidden(t, map[string]string{"key": keyFragment(t, []byte(key))}, err)
 			}
 			_, err = cctoken.New(cctoken.Config{ServiceAccountJSON: raw, Scopes: []string{"s"}})
 			if !errors.Is(err, cctoken.ErrConfig) || !strings.Contains(err.Error(), field) {
