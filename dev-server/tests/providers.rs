@@ -48,6 +48,10 @@ struct Providers {
 
 impl Providers {
     fn start() -> Providers {
+        Providers::start_with(&["--quiet"], Stdio::inherit())
+    }
+
+    fn start_with(args: &[&str], stderr: Stdio) -> Providers {
         static N: AtomicUsize = AtomicUsize::new(0);
         let dir = std::env::temp_dir().join(format!(
             "cctoken-providers-{}-{}",
@@ -56,11 +60,13 @@ impl Providers {
         ));
         let _ = fs::remove_dir_all(&dir);
         let mut child = Command::new(env!("CARGO_BIN_EXE_cctoken-dev-server"))
-            .args(["--addr", "127.0.0.1:0", "--exit-on-stdin-eof", "--quiet", "--providers-dir"])
+            .args(["--addr", "127.0.0.1:0", "--exit-on-stdin-eof"])
+            .args(args)
+            .arg("--providers-dir")
             .arg(&dir)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .expect("start cctoken-dev-server");
         let mut line = String::new();
@@ -662,6 +668,13 @@ fn entra_federated_credentials() {
     assert_eq!(p.last_assertion()["claims"]["sub"].as_str().unwrap(), p.s("/entra/federated_client/subject"));
     // A platform token file is reused until rotated: the same token works again.
     assert_eq!(p.entra_assertion(&id, &token).0, 200);
+    // /_dev/stats counts the stand-ins' token requests; /_dev/reset zeroes them and forgets the
+    // last assertion.
+    let (_, stats) = p.get(&format!("{}/_dev/stats", p.base));
+    assert_eq!((stats["entra_token_requests"].as_u64(), stats["google_token_requests"].as_u64()), (Some(2), Some(0)));
+    assert_eq!(p.post(&format!("{}/_dev/reset", p.base), &[]).0, 200);
+    assert_eq!(p.get(&format!("{}/_dev/stats", p.base)).1["entra_token_requests"], 0);
+    assert_eq!(p.get(&p.s("/last_assertion")).0, 404);
 
     // An expired federated token: AADSTS700024 "Client assertion is not within its valid time
     // range" (the Azure DevOps workload identity troubleshooting table lists it for this case).
@@ -783,6 +796,62 @@ fn google_service_account_jwt_bearer() {
     let answer = p.google(&[("grant_type", "client_credentials"), ("assertion", &good)]);
     assert_google(&answer, "unsupported_grant_type", "Invalid grant_type: client_credentials");
     assert_google(&p.google(&[("grant_type", JWT_BEARER)]), "invalid_request", "Missing required parameter: assertion");
+}
+
+#[test]
+fn secrets_and_assertions_stay_out_of_logs_and_answers() {
+    let mut p = Providers::start_with(&[], Stdio::piped());
+    let (id, secret, scope) =
+        (p.s("/entra/secret_client/client_id"), p.s("/entra/secret_client/client_secret"), p.s("/entra/scope"));
+    let ok = p.entra(&[
+        ("client_id", &id),
+        ("scope", &scope),
+        ("client_secret", &secret),
+        ("grant_type", "client_credentials"),
+    ]);
+    let token = ok.1["access_token"].as_str().unwrap().to_string();
+    let near_miss = format!("{secret}x");
+    let refused = p.entra(&[
+        ("client_id", &id),
+        ("scope", &scope),
+        ("client_secret", &near_miss),
+        ("grant_type", "client_credentials"),
+    ]);
+    let cert_id = p.s("/entra/cert_client/client_id");
+    let expired = p.cert_assertion("RS256", |_, c| c["exp"] = json!(now() - 5));
+    let refused_assertion = p.entra_assertion(&cert_id, &expired);
+    let google = p.google_jwt(|_, c| c["aud"] = json!("https://elsewhere.example"));
+    let refused_google = p.google_assertion(&google);
+    let last = p.last_assertion();
+    let answers = format!("{} {} {} {last}", refused.1, refused_assertion.1, refused_google.1);
+    let signature = |jwt: &str| jwt.rsplit_once('.').unwrap().1.to_string();
+    for needle in [&secret, &near_miss, &signature(&expired), &signature(&google)] {
+        assert!(!answers.contains(needle.as_str()), "an answer quotes a credential");
+    }
+    // The request log (stderr without --quiet) names method, path and status only.
+    let _ = p.child.kill();
+    let _ = p.child.wait();
+    let mut log = String::new();
+    std::io::Read::read_to_string(&mut p.child.stderr.take().unwrap(), &mut log).unwrap();
+    assert!(log.contains("POST /google/token 400"), "{log}");
+    for needle in [&secret, &near_miss, &expired, &google, &token] {
+        assert!(!log.contains(needle.as_str()), "the log holds a credential");
+    }
+}
+
+#[test]
+fn combines_with_other_options() {
+    // With --tls-dir the stand-ins are served over HTTPS, and the manifest says so.
+    let tls_dir = std::env::temp_dir().join(format!("cctoken-providers-tls-{}", std::process::id()));
+    let tls = tls_dir.to_str().unwrap();
+    let p = Providers::start_with(&["--quiet", "--tls-dir", tls, "--client", "svc", "--secret", "s"], Stdio::inherit());
+    assert!(p.base.starts_with("https://127.0.0.1:"));
+    for pointer in ["/entra/token_url", "/google/token_url", "/federation/issuer", "/last_assertion"] {
+        assert!(p.s(pointer).starts_with(&p.base), "{pointer}");
+    }
+    assert_eq!(p.google_sa()["token_uri"].as_str().unwrap(), p.s("/google/token_url"));
+    drop(p);
+    let _ = fs::remove_dir_all(&tls_dir);
 }
 
 #[test]
