@@ -340,7 +340,7 @@ def _apply(lib: Any, cfg: Any, o: Mapping[str, Any]) -> None:
     if "assertion_certificate_pem" in o:
         chain = o["assertion_certificate_pem"]
         _call(lib.cct_config_set_assertion_certificate_pem, cfg, chain, len(chain))
-    # None: a PKCS#12 file without a password (not the same as an empty one).
+    # None (NULL): no password, which the library treats as the empty one.
     password = o["pkcs12_password"].encode() if "pkcs12_password" in o else None
     if "pkcs12_file" in o:
         _call(lib.cct_config_set_pkcs12_file, cfg, o["pkcs12_file"].encode(), password)
