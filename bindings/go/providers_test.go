@@ -267,6 +267,40 @@ func TestEntraClientSecret(t *testing.T) {
 	assertHidden(t, map[string]string{"secret": cfg.ClientSecret, "token": tok.AccessToken}, cfg, tok)
 }
 
+func TestEntraWrongClientSecretIsAADSTS7000215(t *testing.T) {
+	m := providerServer(t)
+	cfg := entraConfig(m)
+	cfg.ClientID = m.Entra.SecretClient.ClientID
+	cfg.ClientSecret = "wrong-" + m.Entra.SecretClient.ClientSecret
+	cfg.FailureCooldown = -1
+	_, err := newClient(t, cfg).Token()
+	var e *cctoken.Error
+	if !errors.As(err, &e) || !errors.Is(err, cctoken.ErrInvalidClient) || e.HTTPStatus != 401 ||
+		!strings.HasPrefix(e.Description, "AADSTS7000215: ") {
+		t.Fatalf("Token: %v, want invalid_client AADSTS7000215 with HTTP 401", err)
+	}
+	assertHidden(t, map[string]string{"wrong": cfg.ClientSecret, "secret": m.Entra.SecretClient.ClientSecret}, err)
+}
+
+func TestEntraRefusesAnAssertionValidForTooLong(t *testing.T) {
+	// Microsoft documents a short lifetime for certificate assertions (5-10 minutes); the
+	// stand-in refuses more than 10 with AADSTS700024, as Entra does.
+	m := providerServer(t)
+	cc := m.Entra.CertClient
+	cfg := entraConfig(m)
+	cfg.ClientID = cc.ClientID
+	cfg.PKCS12File, cfg.PKCS12Password = cc.PFX, cc.PFXPassword
+	cfg.AssertionLifetime = time.Hour
+	_, err := newClient(t, cfg).Token()
+	var e *cctoken.Error
+	if !errors.As(err, &e) || !errors.Is(err, cctoken.ErrInvalidClient) || !strings.HasPrefix(e.Description, "AADSTS700024: ") {
+		t.Fatalf("Token: %v, want invalid_client AADSTS700024", err)
+	}
+	assertHidden(t, map[string]string{"password": cc.PFXPassword}, err)
+	cfg.AssertionLifetime = 5 * time.Minute
+	mustToken(t, newClient(t, cfg))
+}
+
 func TestEntraCertificateX5tRS256(t *testing.T) {
 	m := providerServer(t)
 	cc := m.Entra.CertClient
@@ -706,6 +740,41 @@ func TestProviderOptionsCheckedByTheBinding(t *testing.T) {
 		edit(&cfg)
 		if _, err := cctoken.New(cfg); !errors.Is(err, cctoken.ErrConfig) {
 			t.Fatalf("New(%v): %v, want a config error", cfg, err)
+		}
+	}
+}
+
+func TestProviderConfigFormattingRedactsSecrets(t *testing.T) {
+	cfg := cctoken.Config{
+		ClientID:                "app",
+		AssertionCertificatePEM: []byte("certificate"),
+		PKCS12File:              "/etc/app.pfx",
+		PKCS12Password:          "pfx-password-Zx81",
+		PKCS12DER:               []byte("pfx-der-Zx81"),
+		Thumbprint:              cctoken.ThumbprintBoth,
+		X5c:                     true,
+		ClientAssertionFile:     "/var/run/secrets/token",
+		GrantType:               cctoken.GrantJWTBearer,
+		Subject:                 "admin@example.com",
+		ServiceAccountFile:      "/etc/sa.json",
+		ServiceAccountJSON:      []byte(`{"private_key":"sa-key-Zx81"}`),
+	}
+	for _, x := range []any{cfg, &cfg, []cctoken.Config{cfg}} {
+		for i, s := range render(x) {
+			if strings.Contains(s, "Zx81") {
+				t.Fatalf("rendering %d of %T shows a secret", i, x)
+			}
+		}
+	}
+	s := fmt.Sprintf("%+v", cfg)
+	for _, want := range []string{
+		"AssertionCertificatePEM:[11 bytes]", `PKCS12File:"/etc/app.pfx"`, `PKCS12Password:"[redacted]"`,
+		`PKCS12DER:"[redacted]"`, "Thumbprint:both", "X5c:true", `ClientAssertionFile:"/var/run/secrets/token"`,
+		"GrantType:jwt_bearer", `Subject:"admin@example.com"`, `ServiceAccountFile:"/etc/sa.json"`,
+		`ServiceAccountJSON:"[redacted]"`,
+	} {
+		if !strings.Contains(s, want) {
+			t.Fatalf("%%+v = %s, want it to contain %s", s, want)
 		}
 	}
 }

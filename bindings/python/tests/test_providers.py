@@ -121,6 +121,17 @@ def test_entra_client_secret(srv, manifest, entra):
     assert_clean([repr(client), repr(token)], client_secret=sc["client_secret"], token=token.access_token)
 
 
+def test_entra_wrong_client_secret_is_aadsts7000215(manifest, entra):
+    sc = manifest["entra"]["secret_client"]
+    wrong = "wrong-" + sc["client_secret"][::-1]
+    with pytest.raises(cctoken.OAuthError) as info:
+        entra(client_id=sc["client_id"], client_secret=wrong, failure_cooldown=0).token()
+    e = info.value
+    assert e.error == "invalid_client" and e.http_status == 401
+    assert e.description is not None and e.description.startswith("AADSTS7000215: ")
+    assert_clean(exception_texts(e), wrong=wrong, secret=sc["client_secret"])
+
+
 # -- Entra ID: certificate credentials ----------------------------------------------------------
 
 
@@ -226,6 +237,22 @@ def test_unregistered_certificate_is_refused_with_the_aadsts_code(srv, manifest,
     # The header did name the other certificate (so the refusal is about the thumbprint).
     assert last_assertion(srv, manifest)["header"]["x5t"] != cc["x5t"]
     assert_clean(exception_texts(e), key=key_fragment(key))
+
+
+def test_entra_refuses_an_assertion_valid_for_too_long(manifest, entra):
+    # Microsoft documents a short lifetime for certificate assertions (5-10 minutes); the
+    # stand-in refuses more than 10 with AADSTS700024, as Entra does.
+    cc = manifest["entra"]["cert_client"]
+    client = entra(client_id=cc["client_id"], pkcs12_file=cc["pfx"], pkcs12_password=cc["pfx_password"],
+                   assertion_lifetime=3600)
+    with pytest.raises(cctoken.OAuthError) as info:
+        client.token()
+    assert info.value.error == "invalid_client"
+    assert info.value.description is not None and info.value.description.startswith("AADSTS700024: ")
+    assert_clean(exception_texts(info.value), pfx_password=cc["pfx_password"])
+    # Within the limit, the same credential works.
+    entra(client_id=cc["client_id"], pkcs12_file=cc["pfx"], pkcs12_password=cc["pfx_password"],
+          assertion_lifetime=300).token()
 
 
 # -- Entra ID: federated credentials (workload identity) ----------------------------------------
