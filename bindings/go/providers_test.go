@@ -79,6 +79,14 @@ var providers struct {
 
 func providerServer(t testing.TB) *providersManifest {
 	t.Helper()
+	m, err := startProviders()
+	if err != nil {
+		t.Fatalf("provider dev server: %v", err)
+	}
+	return m
+}
+
+func startProviders() (*providersManifest, error) {
 	providers.once.Do(func() {
 		dir, err := os.MkdirTemp("", "cctoken-go-providers-")
 		if err != nil {
@@ -105,10 +113,7 @@ func providerServer(t testing.TB) *providersManifest {
 		}
 		providers.manifest = &m
 	})
-	if providers.err != nil {
-		t.Fatalf("provider dev server: %v", providers.err)
-	}
-	return providers.manifest
+	return providers.manifest, providers.err
 }
 
 // stopProviders stops the provider server if a test started it (called by TestMain).
