@@ -302,10 +302,14 @@ def test_missing_federated_assertion_file_names_the_path(manifest, entra, tmp_pa
     assert str(path) in str(info.value)
 
 
-def test_federated_assertion_conflicts_with_a_secret(manifest, tmp_path):
+def test_federated_assertion_conflicts_with_a_secret_or_a_shared_store(manifest, tmp_path):
     with pytest.raises(cctoken.ConfigError, match="client_assertion_file|assertion"):
         cctoken.Client(token_url=manifest["entra"]["token_url"], client_id="x", client_secret="s",
                        client_assertion_file=str(tmp_path / "t"))
+    # No stable credential to derive the store's key from.
+    with pytest.raises(cctoken.ConfigError):
+        cctoken.Client(token_url=manifest["entra"]["token_url"], client_id="x",
+                       client_assertion_file=str(tmp_path / "t"), cache_dir=str(tmp_path / "cache"))
 
 
 # -- Google service accounts: the JWT bearer grant ----------------------------------------------
