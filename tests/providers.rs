@@ -309,15 +309,18 @@ fn expired_or_missing_federated_file_is_an_error_naming_the_path() {
     let file = p.path("expired-token");
     let expired = p.federated_token(-120);
     rotate(&file, &expired);
-    let client =
-        p.entra("federated_client").client_assertion_file(&file).failure_cooldown(Duration::ZERO).build().unwrap();
+    // The default cool-down: a rotated file ends it (as a changed secret file does).
+    let client = p.entra("federated_client").client_assertion_file(&file).build().unwrap();
     let e = client.token().unwrap_err();
     let (field, reason) = config_error(&e);
     assert_eq!(field, "client_assertion_file");
     assert!(reason.contains(&*file.to_string_lossy()) && reason.contains("expired"), "{reason}");
     assert!(!e.to_string().contains(&expired) && !format!("{e:?}").contains(&expired));
 
-    // Rotated to a valid token: the same client recovers.
+    // Within the cool-down, the same error comes back without reading or sending anything...
+    assert_eq!(config_error(&client.token().unwrap_err()).0, "client_assertion_file");
+    assert_eq!(client.metrics().cooldown_rejections, 1);
+    // ...until the platform rotates the file: the same client recovers at once.
     rotate(&file, &p.federated_token(600));
     client.token().unwrap();
 
@@ -479,4 +482,28 @@ fn secrets_never_appear_in_debug_or_errors() {
     assert!(!format!("{builder:?}").contains(&key_body));
     let e = builder.build().unwrap_err();
     assert!(!e.to_string().contains(&key_body) && !format!("{e:?}").contains(&key_body), "{e}");
+}
+
+#[test]
+fn cache_key_covers_certificate_grant_subject_and_assertion_file() {
+    let p = Providers::start();
+    let key = |b: ClientBuilder| b.build().unwrap().cache_key().to_string();
+    let plain = key(p.cert_client());
+    let registered = key(p.cert_client().assertion_certificate_pem(p.read("/entra/cert_client/cert_pem")));
+    let other = key(p.cert_client().assertion_certificate_pem(p.read("/entra/cert_client/unregistered_cert_pem")));
+    assert!(plain != registered && registered != other && plain != other);
+    // The same certificate from PEM or PKCS#12 is the same credential.
+    let pfx = key(p
+        .entra("cert_client")
+        .pkcs12_file(p.s("/entra/cert_client/pfx"), Secret::new(p.s("/entra/cert_client/pfx_password"))));
+    assert_eq!(pfx, registered);
+
+    let sa = || Client::builder().service_account_file(p.s("/google/service_account_file")).scope("s");
+    let bearer = key(sa());
+    assert_ne!(bearer, key(sa().subject("alice@example.com")));
+    assert_ne!(key(sa().subject("alice@example.com")), key(sa().subject("bob@example.com")));
+
+    let fed = |path: &str| key(p.entra("federated_client").client_assertion_file(p.path(path)));
+    assert_eq!(fed("a"), fed("a"));
+    assert_ne!(fed("a"), fed("b"));
 }

@@ -19,6 +19,7 @@ use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -44,6 +45,9 @@ struct Providers {
     dir: PathBuf,
     agent: Agent,
     m: Value,
+    /// The certificate and Google keys, parsed once (ring validates a key on every parse).
+    cert_key: OnceLock<RsaKeyPair>,
+    google_key: OnceLock<RsaKeyPair>,
 }
 
 impl Providers {
@@ -80,7 +84,7 @@ impl Providers {
             .timeout_global(Some(Duration::from_secs(10)))
             .build()
             .into();
-        Providers { child, base, dir, agent, m }
+        Providers { child, base, dir, agent, m, cert_key: OnceLock::new(), google_key: OnceLock::new() }
     }
 
     fn s(&self, pointer: &str) -> String {
@@ -135,15 +139,19 @@ impl Providers {
         RsaKeyPair::from_pkcs8(der.secret_pkcs8_der()).expect("RSA key")
     }
 
-    fn cert_key(&self) -> RsaKeyPair {
-        self.key("/entra/cert_client/key_pem")
+    fn cert_key(&self) -> &RsaKeyPair {
+        self.cert_key.get_or_init(|| self.key("/entra/cert_client/key_pem"))
     }
 
     fn google_sa(&self) -> Value {
         serde_json::from_slice(&fs::read(self.s("/google/service_account_file")).unwrap()).unwrap()
     }
 
-    fn google_key(&self) -> RsaKeyPair {
+    fn google_key(&self) -> &RsaKeyPair {
+        self.google_key.get_or_init(|| self.parse_google_key())
+    }
+
+    fn parse_google_key(&self) -> RsaKeyPair {
         let pem = self.google_sa()["private_key"].as_str().unwrap().to_string();
         let der = PrivatePkcs8KeyDer::from_pem_slice(pem.as_bytes()).expect("PKCS#8 PEM");
         RsaKeyPair::from_pkcs8(der.secret_pkcs8_der()).unwrap()
@@ -159,7 +167,7 @@ impl Providers {
             "nbf": now, "iat": now, "exp": now + 300,
         });
         edit(&mut header, &mut claims);
-        sign(alg, &self.cert_key(), &header, &claims)
+        sign(alg, self.cert_key(), &header, &claims)
     }
 
     fn google_jwt(&self, edit: impl FnOnce(&mut Value, &mut Value)) -> String {
@@ -171,7 +179,7 @@ impl Providers {
             "iat": now, "exp": now + 3600,
         });
         edit(&mut header, &mut claims);
-        sign("RS256", &self.google_key(), &header, &claims)
+        sign("RS256", self.google_key(), &header, &claims)
     }
 
     fn last_assertion(&self) -> Value {
@@ -441,6 +449,10 @@ fn entra_client_secret_basic_and_post() {
     // [ERR] AADSTS7000218: neither client_secret nor client_assertion.
     let answer = p.entra(&[("client_id", &id), ("scope", &scope), ("grant_type", "client_credentials")]);
     assert_aadsts(&answer, 401, "invalid_client", 7000218);
+    // [ERR] AADSTS900561: "The endpoint only accepts {valid_verbs} requests. Received a
+    // {invalid_verb} request."
+    let answer = p.get(&p.s("/entra/token_url"));
+    assert_aadsts(&answer, 400, "invalid_request", 900561);
     // [ERR] AADSTS90002 InvalidTenantName: a tenant the service does not know.
     let answer = p.post(
         &format!("{}/11111111-2222-3333-4444-555555555555/oauth2/v2.0/token", p.base),
@@ -463,7 +475,10 @@ fn entra_scope_and_grant_type_rules() {
     // [CC] "scope: Required. The value passed for the scope parameter in this request should be
     // the resource identifier (application ID URI) of the resource you want, affixed with the
     // .default suffix." [ERR] AADSTS70011 InvalidScope, invalid_scope (the page's sample answer).
-    assert_aadsts(&with_scope(Some("api://cctoken-demo/read"), "client_credentials"), 400, "invalid_scope", 70011);
+    let answer = with_scope(Some("api://cctoken-demo/read"), "client_credentials");
+    assert_aadsts(&answer, 400, "invalid_scope", 70011);
+    let description = answer.1["error_description"].as_str().unwrap();
+    assert!(description.contains("The provided value for the input parameter 'scope' isn't valid."), "{description}");
     assert_aadsts(&with_scope(Some("api://cctoken-demo"), "client_credentials"), 400, "invalid_scope", 70011);
     // One resource per request: two .default scopes are refused.
     let two = "api://cctoken-demo/.default https://graph.microsoft.com/.default";
@@ -562,7 +577,7 @@ fn entra_certificate_assertion_failures() {
     // with another key.
     let good = p.cert_assertion("RS256", |_, _| {});
     let (input, _) = good.rsplit_once('.').unwrap();
-    let forged = sign("RS256", &p.google_key(), &decode_part(&good, 0), &decode_part(&good, 1));
+    let forged = sign("RS256", p.google_key(), &decode_part(&good, 0), &decode_part(&good, 1));
     assert!(forged.starts_with(input));
     let answer = p.entra_assertion(&id, &forged);
     assert_aadsts(&answer, 401, "invalid_client", 700027);
@@ -693,7 +708,7 @@ fn entra_federated_credentials() {
     assert_aadsts(&p.entra_assertion(&id, &other_issuer), 401, "invalid_client", 700211);
     // [WIF] the token must be signed by a key the issuer publishes (OIDC discovery → jwks_uri):
     // signed by another key it fails signature validation (AADSTS50013 InvalidAssertion [ERR]).
-    let forged = sign("RS256", &p.cert_key(), &decode_part(&token, 0), &claims);
+    let forged = sign("RS256", p.cert_key(), &decode_part(&token, 0), &claims);
     assert_aadsts(&p.entra_assertion(&id, &forged), 401, "invalid_client", 50013);
 }
 
@@ -703,7 +718,14 @@ fn google_service_account_jwt_bearer() {
     // [GSA] "Forming the JWT header" {"alg":"RS256","typ":"JWT"} (+ kid = private_key_id as
     // the client libraries send); "JWT claim set": iss, scope, aud, exp, iat; "Making the access
     // token request": grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer&assertion=JWT.
-    let answer = p.google_assertion(&p.google_jwt(|_, _| {}));
+    let response = p
+        .agent
+        .post(p.s("/google/token_url"))
+        .send_form([("grant_type", JWT_BEARER), ("assertion", p.google_jwt(|_, _| {}).as_str())])
+        .unwrap();
+    assert_eq!(response.headers()["content-type"], "application/json; charset=utf-8");
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    let answer = json(response);
     assert_eq!(answer.0, 200, "{}", answer.1);
     // [GSA] "Handling the response": access_token, token_type Bearer, expires_in.
     let body = &answer.1;
@@ -736,7 +758,7 @@ fn google_service_account_jwt_bearer() {
     // key: invalid_grant "Invalid JWT Signature." (Google's answer, observed e.g. in
     // googleapis/google-cloud-python#10004).
     let good = p.google_jwt(|_, _| {});
-    let forged = sign("RS256", &p.cert_key(), &decode_part(&good, 0), &decode_part(&good, 1));
+    let forged = sign("RS256", p.cert_key(), &decode_part(&good, 0), &decode_part(&good, 1));
     assert_google(&p.google_assertion(&forged), "invalid_grant", "Invalid JWT Signature.");
     let wrong_kid = p.google_jwt(|h, _| h["kid"] = json!("0000000000000000000000000000000000000000"));
     assert_google(&p.google_assertion(&wrong_kid), "invalid_grant", "Invalid JWT Signature.");

@@ -66,7 +66,7 @@ impl Providers {
                     self.entra_token_requests.fetch_add(1, Ordering::SeqCst);
                     self.entra.token(self, state, request)
                 }
-                _ => not_allowed("POST"),
+                other => self.entra.only_post(other.as_str()),
             },
             p if p == tenant_metadata => get(|s, _, _| s.entra.metadata(), request),
             p if p == tenant_keys => get(|s, _, _| s.entra.jwks(), request),
