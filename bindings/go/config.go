@@ -5,6 +5,7 @@ package cctoken
 import "C"
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"log/slog"
@@ -72,6 +73,33 @@ type Config struct {
 	SigningAlg        SigningAlg
 	AssertionAudience AssertionAudience
 	AssertionLifetime time.Duration // default 1m
+
+	// The certificate of the private_key_jwt key, named in the assertion header (Microsoft
+	// Entra ID certificate credentials): its PEM chain (leaf first) next to PrivateKeyPEM, or
+	// key and chain from a PKCS#12 / PFX file (PKCS12File) or its bytes (PKCS12DER).
+	AssertionCertificatePEM []byte
+	PKCS12File              string
+	PKCS12Password          string `cctoken:"secret"` // "" = no password
+	PKCS12DER               []byte `cctoken:"secret"`
+	// Thumbprint is which header names the certificate: the zero value ThumbprintDefault is
+	// x5t (SHA-1) with a certificate; ThumbprintX5tS256 is what Microsoft now documents (PS256).
+	Thumbprint Thumbprint
+	X5c        bool // also send the chain as the x5c header (needs a certificate)
+	// ClientAssertionFile is a federated credential: a JWT that the platform (Kubernetes
+	// workload identity, GitHub Actions OIDC, SPIFFE) writes to this file, re-read before every
+	// token request and sent as client_assertion. A missing or expired file is an error naming
+	// the path, never its contents.
+	ClientAssertionFile string
+
+	// GrantType: the zero value GrantClientCredentials, or GrantJWTBearer (RFC 7523 §2.1: the
+	// signed JWT is the grant; scopes go in its "scope" claim).
+	GrantType GrantType
+	Subject   string // the JWT bearer "sub" (Google domain-wide delegation)
+	// A Google service-account JSON key (file, or its contents): sets GrantJWTBearer, the
+	// client ID (client_email), the key, KeyID (private_key_id) and the token URL (token_uri)
+	// unless TokenURL or Issuer is set. A missing field fails New naming the field.
+	ServiceAccountFile string
+	ServiceAccountJSON []byte `cctoken:"secret"`
 
 	// DPoP (RFC 9449): sender-constrained tokens. DPoPKeyPEM (PKCS#8, P-256 or Ed25519)
 	// implies DPoP; without it a P-256 key is generated per client.
@@ -221,6 +249,59 @@ func (a AssertionAudience) String() string {
 		return "issuer"
 	}
 	return a.custom
+}
+
+// Thumbprint is which certificate thumbprint header(s) client assertions carry
+// (CCT_THUMBPRINT_*; RFC 7515 §4.1.7, §4.1.8).
+type Thumbprint int
+
+const (
+	ThumbprintDefault Thumbprint = iota // not set: x5t with a certificate (the zero value)
+	ThumbprintX5t                       // x5t: base64url SHA-1 of the DER certificate
+	ThumbprintX5tS256                   // x5t#S256: base64url SHA-256 of the DER certificate
+	ThumbprintBoth                      // x5t and x5t#S256
+	ThumbprintNone                      // neither (x5c alone, for example)
+)
+
+var thumbprints = [...]struct {
+	c    C.cct_thumbprint
+	name string
+}{
+	ThumbprintDefault: {0, "default"},
+	ThumbprintX5t:     {C.CCT_THUMBPRINT_X5T, "x5t"},
+	ThumbprintX5tS256: {C.CCT_THUMBPRINT_X5T_S256, "x5t#S256"},
+	ThumbprintBoth:    {C.CCT_THUMBPRINT_BOTH, "both"},
+	ThumbprintNone:    {C.CCT_THUMBPRINT_NONE, "none"},
+}
+
+func (t Thumbprint) String() string {
+	if t >= 0 && int(t) < len(thumbprints) {
+		return thumbprints[t].name
+	}
+	return fmt.Sprintf("Thumbprint(%d)", int(t))
+}
+
+// GrantType is the OAuth grant of token requests (CCT_GRANT_*).
+type GrantType int
+
+const (
+	GrantClientCredentials GrantType = iota // grant_type=client_credentials (the zero value)
+	GrantJWTBearer                          // urn:ietf:params:oauth:grant-type:jwt-bearer (RFC 7523 §2.1)
+)
+
+var grantTypes = [...]struct {
+	c    C.cct_grant_type
+	name string
+}{
+	GrantClientCredentials: {C.CCT_GRANT_CLIENT_CREDENTIALS, "client_credentials"},
+	GrantJWTBearer:         {C.CCT_GRANT_JWT_BEARER, "jwt_bearer"},
+}
+
+func (g GrantType) String() string {
+	if g >= 0 && int(g) < len(grantTypes) {
+		return grantTypes[g].name
+	}
+	return fmt.Sprintf("GrantType(%d)", int(g))
 }
 
 // RefreshPolicy sets the refresh-ahead window: the last max(Ratio × lifetime, MinWindow) of a
@@ -515,6 +596,8 @@ func (b *configBuilder) apply(cfg *Config) {
 		return C.cct_config_set_assertion_lifetime_ms(p, ms, e)
 	})
 
+	b.applyProviders(cfg)
+
 	b.flag(cfg.DPoP, func(p *C.cct_config, v C.bool, e **C.cct_error) C.cct_status {
 		return C.cct_config_set_dpop(p, v, e)
 	})
@@ -534,6 +617,85 @@ func (b *configBuilder) apply(cfg *Config) {
 	b.millis("StoreTimeout", cfg.StoreTimeout, func(p *C.cct_config, ms C.uint64_t, e **C.cct_error) C.cct_status {
 		return C.cct_config_set_cache_store_timeout_ms(p, ms, e)
 	})
+}
+
+// applyProviders sets the certificate, federated-assertion and JWT bearer options.
+func (b *configBuilder) applyProviders(cfg *Config) {
+	b.pem(cfg.AssertionCertificatePEM, func(p *C.cct_config, pem *C.uint8_t, n C.size_t, e **C.cct_error) C.cct_status {
+		return C.cct_config_set_assertion_certificate_pem(p, pem, n, e)
+	})
+	switch {
+	case cfg.PKCS12File != "" && len(cfg.PKCS12DER) > 0:
+		b.fail("PKCS12File", "set PKCS12File or PKCS12DER, not both")
+	case cfg.PKCS12Password != "" && cfg.PKCS12File == "" && len(cfg.PKCS12DER) == 0:
+		b.fail("PKCS12Password", "needs PKCS12File or PKCS12DER")
+	case cfg.PKCS12File != "" || len(cfg.PKCS12DER) > 0:
+		// "" is no password: NULL.
+		var password *C.char
+		if cfg.PKCS12Password != "" {
+			s, free, err := cString("PKCS12Password", cfg.PKCS12Password)
+			if err != nil {
+				b.fail("PKCS12Password", "contains a NUL byte")
+				break
+			}
+			defer free()
+			password = s
+		}
+		if len(cfg.PKCS12DER) > 0 {
+			b.call(func(p *C.cct_config, e **C.cct_error) C.cct_status {
+				return C.cct_config_set_pkcs12_der(p, bytesPtr(cfg.PKCS12DER), C.size_t(len(cfg.PKCS12DER)), password, e)
+			})
+		} else {
+			b.str("PKCS12File", cfg.PKCS12File, func(p *C.cct_config, s *C.char, e **C.cct_error) C.cct_status {
+				return C.cct_config_set_pkcs12_file(p, s, password, e)
+			})
+		}
+	}
+	switch t := cfg.Thumbprint; {
+	case t == ThumbprintDefault:
+	case t > 0 && int(t) < len(thumbprints):
+		b.call(func(p *C.cct_config, e **C.cct_error) C.cct_status {
+			return C.cct_config_set_thumbprint(p, thumbprints[t].c, e)
+		})
+	default:
+		b.fail("Thumbprint", "unknown value "+t.String())
+	}
+	b.flag(cfg.X5c, func(p *C.cct_config, v C.bool, e **C.cct_error) C.cct_status {
+		return C.cct_config_set_x5c(p, v, e)
+	})
+	b.str("ClientAssertionFile", cfg.ClientAssertionFile, func(p *C.cct_config, s *C.char, e **C.cct_error) C.cct_status {
+		return C.cct_config_set_client_assertion_file(p, s, e)
+	})
+	switch g := cfg.GrantType; {
+	case g == GrantClientCredentials:
+	case g > 0 && int(g) < len(grantTypes):
+		b.call(func(p *C.cct_config, e **C.cct_error) C.cct_status {
+			return C.cct_config_set_grant_type(p, grantTypes[g].c, e)
+		})
+	default:
+		b.fail("GrantType", "unknown value "+g.String())
+	}
+	b.str("Subject", cfg.Subject, func(p *C.cct_config, s *C.char, e **C.cct_error) C.cct_status {
+		return C.cct_config_set_subject(p, s, e)
+	})
+	if cfg.ServiceAccountFile != "" && len(cfg.ServiceAccountJSON) > 0 {
+		b.fail("ServiceAccountFile", "set ServiceAccountFile or ServiceAccountJSON, not both")
+	}
+	b.str("ServiceAccountFile", cfg.ServiceAccountFile, func(p *C.cct_config, s *C.char, e **C.cct_error) C.cct_status {
+		return C.cct_config_set_service_account_file(p, s, e)
+	})
+	if len(cfg.ServiceAccountJSON) > 0 && b.err == nil {
+		// Straight from the bytes into wiped C memory: no Go string copy of the key lingers.
+		s, free, err := cStringFromBytes("ServiceAccountJSON", cfg.ServiceAccountJSON)
+		if err != nil {
+			b.err = err
+			return
+		}
+		defer free()
+		b.call(func(p *C.cct_config, e **C.cct_error) C.cct_status {
+			return C.cct_config_set_service_account_json(p, s, e)
+		})
+	}
 }
 
 // Format prints the fields that are set, secrets redacted, for every verb (%v, %+v, %#v, %s).
@@ -597,6 +759,23 @@ func cString(field, s string) (*C.char, func(), error) {
 	p := C.CString(s)
 	free := func() {
 		clear(unsafe.Slice((*byte)(unsafe.Pointer(p)), len(s)))
+		C.free(unsafe.Pointer(p))
+	}
+	return p, free, nil
+}
+
+// cStringFromBytes is cString for a []byte secret: copied into C memory with a NUL
+// appended, wiped before it is released.
+func cStringFromBytes(field string, b []byte) (*C.char, func(), error) {
+	if bytes.IndexByte(b, 0) >= 0 {
+		return nil, nil, configError(field, "contains a NUL byte")
+	}
+	p := (*C.char)(C.malloc(C.size_t(len(b) + 1)))
+	buf := unsafe.Slice((*byte)(unsafe.Pointer(p)), len(b)+1)
+	copy(buf, b)
+	buf[len(b)] = 0
+	free := func() {
+		clear(buf)
 		C.free(unsafe.Pointer(p))
 	}
 	return p, free, nil

@@ -118,3 +118,58 @@ func ExampleToken_String() {
 	// Safe to log: the access token itself is never printed.
 	fmt.Println(tok) // cctoken.Token{AccessToken:[redacted], TokenType:Bearer, Expiry:…, Scope:""}
 }
+
+// The provider examples run against the dev server's stand-ins (providers_test.go): its
+// Google service-account key file and its Entra ID tenant.
+func providerFixtures() *providersManifest {
+	m, err := startProviders()
+	if err != nil {
+		log.Fatal(err)
+	}
+	return m
+}
+
+func ExampleConfig_serviceAccountFile() {
+	keyFile := providerFixtures().Google.ServiceAccountFile // e.g. the file GOOGLE_APPLICATION_CREDENTIALS names
+
+	// The JWT bearer grant (RFC 7523) signed with the file's key, sent to its token_uri.
+	c, err := cctoken.New(cctoken.Config{
+		ServiceAccountFile: keyFile,
+		Scopes:             []string{"https://www.googleapis.com/auth/cloud-platform"},
+	})
+	if err != nil {
+		log.Fatal(err) // a missing field is named, the key never shown
+	}
+	defer c.Close()
+	tok, err := c.Token()
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(tok.TokenType)
+	// Output: Bearer
+}
+
+func ExampleConfig_entraCertificate() {
+	entra := providerFixtures().Entra // tenant URL https://login.microsoftonline.com/TENANT/oauth2/v2.0/token
+
+	// The PFX Azure gave you; the assertion names its certificate with x5t#S256 and is signed PS256.
+	c, err := cctoken.New(cctoken.Config{
+		TokenURL:       entra.TokenURL,
+		ClientID:       entra.CertClient.ClientID,
+		Scopes:         []string{entra.Scope}, // "api://…/.default"
+		PKCS12File:     entra.CertClient.PFX,
+		PKCS12Password: entra.CertClient.PFXPassword,
+		Thumbprint:     cctoken.ThumbprintX5tS256,
+		SigningAlg:     cctoken.PS256,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+	tok, err := c.Token()
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(tok.TokenType)
+	// Output: Bearer
+}

@@ -34,7 +34,7 @@ var (
 // TestMain runs every test against one real dev server on a free port. The server reads our
 // stdin pipe and exits when it closes, so it cannot outlive the test binary. The interop
 // server (oidc-provider, interop_harness_test.go) starts with the first test that needs it
-// and is stopped here too.
+// and is stopped here too, as is the provider stand-in server (providers_test.go).
 func TestMain(m *testing.M) {
 	stop, err := startDevServer()
 	if err != nil {
@@ -42,7 +42,8 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	code := m.Run()
-	stopInterop() // if a test started it
+	stopInterop()   // if a test started it
+	stopProviders() // likewise (providers_test.go)
 	stop()
 	os.Exit(code)
 }

@@ -116,6 +116,30 @@ def _jwk(name: str, value: Any) -> str:
     return json.dumps(value) if isinstance(value, Mapping) else _str(name, value)
 
 
+def _der(name: str, value: Any) -> bytes:
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value)
+    raise TypeError(f"{name} must be bytes (DER), not {type(value).__name__}")
+
+
+def _service_account_info(name: str, value: Any) -> str:
+    # google-auth's spelling: the parsed key file as a dict. JSON text is taken as it is; the
+    # library checks the fields (its error names a missing one, never the key).
+    if isinstance(value, Mapping):
+        try:
+            return _str(name, json.dumps(dict(value)))
+        except (TypeError, ValueError):
+            raise TypeError(f"{name} must be a dict of JSON values") from None
+    if isinstance(value, (bytes, bytearray)):
+        try:
+            value = bytes(value).decode()
+        except UnicodeDecodeError:
+            raise ConfigError(f"{name}: not UTF-8", status=n.STATUS_CONFIG) from None
+    if isinstance(value, str):
+        return _str(name, value)
+    raise TypeError(f"{name} must be a dict (the parsed key file) or JSON text, not {type(value).__name__}")
+
+
 def _policy(cls: type) -> Callable[[str, Any], Any]:
     def check(name: str, value: Any) -> Any:
         if not isinstance(value, cls):
@@ -168,11 +192,36 @@ OPTIONS: dict[str, Callable[[str, Any], Any]] = {
     "redis_url": _str,
     "redis_ca_pem": _pem,
     "store_timeout": _seconds,
+    # Certificates of private_key_jwt (Entra ID): the chain next to private_key_pem, or key and
+    # chain from a PKCS#12 / PFX file or its bytes; which thumbprint header(s) name it.
+    "assertion_certificate_pem": _pem,
+    "pkcs12_file": _str,
+    "pkcs12_password": _str,
+    "pkcs12_der": _der,
+    "thumbprint": _enum("thumbprint", n.THUMBPRINTS),
+    "x5c": _bool,
+    # Federated credentials: a JWT the platform writes to a file, re-read before every request.
+    "client_assertion_file": _str,
+    # The JWT bearer grant (RFC 7523 §2.1) and Google service-account keys.
+    "grant_type": _enum("grant_type", n.GRANT_TYPES),
+    "subject": _str,
+    "service_account_file": _str,
+    "service_account_info": _service_account_info,
 }
 
 # Options whose values must never be shown (repr) or logged.
 SECRET_OPTIONS = frozenset(
-    {"client_secret", "client_key_pem", "private_key_pem", "private_key_jwk", "dpop_key_pem", "redis_url"}
+    {
+        "client_secret",
+        "client_key_pem",
+        "private_key_pem",
+        "private_key_jwk",
+        "dpop_key_pem",
+        "redis_url",
+        "pkcs12_password",
+        "pkcs12_der",
+        "service_account_info",
+    }
 )
 
 
@@ -190,6 +239,12 @@ def check(options: Mapping[str, Any]) -> dict[str, Any]:
         raise ConfigError("give cache_dir or redis_url, not both", status=n.STATUS_CONFIG)
     if "reread_secret_file" in checked and "client_secret_file" not in checked:
         raise ConfigError("reread_secret_file needs client_secret_file", status=n.STATUS_CONFIG)
+    if "pkcs12_file" in checked and "pkcs12_der" in checked:
+        raise ConfigError("give pkcs12_file or pkcs12_der, not both", status=n.STATUS_CONFIG)
+    if "pkcs12_password" in checked and not ("pkcs12_file" in checked or "pkcs12_der" in checked):
+        raise ConfigError("pkcs12_password needs pkcs12_file or pkcs12_der", status=n.STATUS_CONFIG)
+    if "service_account_file" in checked and "service_account_info" in checked:
+        raise ConfigError("give service_account_file or service_account_info, not both", status=n.STATUS_CONFIG)
     return checked
 
 
@@ -282,3 +337,21 @@ def _apply(lib: Any, cfg: Any, o: Mapping[str, Any]) -> None:
     if "redis_ca_pem" in o:
         _call(lib.cct_config_set_cache_redis_ca_pem, cfg, o["redis_ca_pem"], len(o["redis_ca_pem"]))
     duration(lib.cct_config_set_cache_store_timeout_ms, "store_timeout")
+    if "assertion_certificate_pem" in o:
+        chain = o["assertion_certificate_pem"]
+        _call(lib.cct_config_set_assertion_certificate_pem, cfg, chain, len(chain))
+    # None (NULL): no password, which the library treats as the empty one.
+    password = o["pkcs12_password"].encode() if "pkcs12_password" in o else None
+    if "pkcs12_file" in o:
+        _call(lib.cct_config_set_pkcs12_file, cfg, o["pkcs12_file"].encode(), password)
+    if "pkcs12_der" in o:
+        _call(lib.cct_config_set_pkcs12_der, cfg, o["pkcs12_der"], len(o["pkcs12_der"]), password)
+    if "thumbprint" in o:
+        _call(lib.cct_config_set_thumbprint, cfg, n.THUMBPRINTS[o["thumbprint"]])
+    flag(lib.cct_config_set_x5c, "x5c")
+    text(lib.cct_config_set_client_assertion_file, "client_assertion_file")
+    if "grant_type" in o:
+        _call(lib.cct_config_set_grant_type, cfg, n.GRANT_TYPES[o["grant_type"]])
+    text(lib.cct_config_set_subject, "subject")
+    text(lib.cct_config_set_service_account_file, "service_account_file")
+    text(lib.cct_config_set_service_account_json, "service_account_info")

@@ -59,6 +59,13 @@ AUD_TOKEN_ENDPOINT = 0
 AUD_ISSUER = 1
 AUD_CUSTOM = 2
 
+# CCT_THUMBPRINT_*: the certificate thumbprint header(s) of client assertions, keyed by the
+# header names (RFC 7515 §4.1.7, §4.1.8).
+THUMBPRINTS = {"none": 0, "x5t": 1, "x5t#S256": 2, "both": 3}
+
+# CCT_GRANT_*, keyed by the names the other languages use.
+GRANT_TYPES = {"client_credentials": 0, "jwt_bearer": 1}
+
 
 # Opaque handle types: distinct pointer types, so ctypes refuses a token where a client goes.
 class cct_config(ctypes.Structure):
@@ -125,6 +132,8 @@ cct_signing_alg = c_uint32
 cct_assertion_audience = c_uint32
 cct_level = c_uint32
 cct_trust_store = c_uint32
+cct_thumbprint = c_uint32
+cct_grant_type = c_uint32
 
 config_p = POINTER(cct_config)
 client_p = POINTER(cct_client)
@@ -212,6 +221,16 @@ SIGNATURES: dict[str, tuple[object, list[object]]] = {
     "cct_config_set_cache_redis_url": (cct_status, [config_p, c_char_p, error_pp]),
     "cct_config_set_cache_redis_ca_pem": (cct_status, [config_p, c_char_p, c_size_t, error_pp]),
     "cct_config_set_cache_store_timeout_ms": (cct_status, [config_p, c_uint64, error_pp]),
+    "cct_config_set_assertion_certificate_pem": (cct_status, [config_p, c_char_p, c_size_t, error_pp]),
+    "cct_config_set_pkcs12_file": (cct_status, [config_p, c_char_p, c_char_p, error_pp]),
+    "cct_config_set_pkcs12_der": (cct_status, [config_p, c_char_p, c_size_t, c_char_p, error_pp]),
+    "cct_config_set_thumbprint": (cct_status, [config_p, cct_thumbprint, error_pp]),
+    "cct_config_set_x5c": (cct_status, [config_p, c_bool, error_pp]),
+    "cct_config_set_client_assertion_file": (cct_status, [config_p, c_char_p, error_pp]),
+    "cct_config_set_grant_type": (cct_status, [config_p, cct_grant_type, error_pp]),
+    "cct_config_set_subject": (cct_status, [config_p, c_char_p, error_pp]),
+    "cct_config_set_service_account_file": (cct_status, [config_p, c_char_p, error_pp]),
+    "cct_config_set_service_account_json": (cct_status, [config_p, c_char_p, error_pp]),
     "cct_error_free": (None, [error_p]),
     "cct_error_status": (cct_status, [error_p]),
     "cct_error_message": (c_char_p, [error_p]),

@@ -23,6 +23,7 @@ import os
 import threading
 import time
 import weakref
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -224,6 +225,22 @@ class Client:
         self._handle: _Handle | None = None  # set last: close() copes with a failed build
         self._handle = _Handle(self._options)
         _live_clients.add(self)
+
+    # -- Google service accounts (google-auth's spelling) -----------------------------------------
+
+    @classmethod
+    def from_service_account_file(cls, filename: str | os.PathLike[str], **options: Any) -> Client:
+        """A client for a Google service-account JSON key file: the JWT bearer grant (RFC 7523
+        §2.1) signed with the file's key, ``kid`` = its ``private_key_id``, sent to its
+        ``token_uri``. Pass ``scopes=[...]`` (and ``subject=`` for domain-wide delegation) as
+        with google-auth; other keywords as for ``Client``. A missing field is a
+        ``ConfigError`` naming it and the file."""
+        return cls(service_account_file=filename, **options)
+
+    @classmethod
+    def from_service_account_info(cls, info: Mapping[str, Any], **options: Any) -> Client:
+        """The same from the key file's parsed contents (a dict), e.g. from a secret manager."""
+        return cls(service_account_info=info, **options)
 
     # -- tokens ---------------------------------------------------------------------------------
 
@@ -451,7 +468,13 @@ class Client:
     def __repr__(self) -> str:
         where = self._options.get("token_url") or self._options.get("issuer")
         state = " closed" if self._closed else ""
-        return f"<cctoken.Client{state} endpoint={where!r} client_id={self._options.get('client_id')!r}>"
+        # Paths only: never the contents of a key, PKCS#12 or assertion file.
+        files = "".join(
+            f" {name}={self._options[name]!r}"
+            for name in ("service_account_file", "pkcs12_file", "client_assertion_file")
+            if name in self._options
+        )
+        return f"<cctoken.Client{state} endpoint={where!r} client_id={self._options.get('client_id')!r}{files}>"
 
     # -- handle bookkeeping ---------------------------------------------------------------------
 

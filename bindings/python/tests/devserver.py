@@ -57,7 +57,7 @@ def report_slow_start(what: str, started: float) -> None:
 
 
 class DevServer:
-    def __init__(self, log_path: Path, tls_dir: Path | None = None) -> None:
+    def __init__(self, log_path: Path, tls_dir: Path | None = None, providers_dir: Path | None = None) -> None:
         args = [server_binary(), "--addr", "127.0.0.1:0", "--exit-on-stdin-eof", "--quiet"]
         for client in CLIENTS + (TLS_CLIENTS if tls_dir else []):
             args += client
@@ -65,6 +65,10 @@ class DevServer:
         self._ssl = None
         if tls_dir:
             args += ["--tls-dir", str(tls_dir)]
+        if providers_dir:
+            # The provider stand-ins (Entra ID, federation, Google): the server writes their
+            # fixtures and providers.json into the directory before it prints its address.
+            args += ["--providers-dir", str(providers_dir)]
         self._log = open(log_path, "wb")
         started = time.monotonic()
         self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log)
@@ -75,6 +79,10 @@ class DevServer:
             self._ssl = ssl.create_default_context(cafile=str(tls_dir / "ca.pem"))
         self.token_url = self.base_url + "/token"
         self.resource_url = self.base_url + "/resource"
+        # The manifest of the provider stand-ins (see tests/test_providers.py), or None.
+        self.providers: dict[str, Any] | None = None
+        if providers_dir:
+            self.providers = json.loads((providers_dir / "providers.json").read_text())
 
     def _read_address(self, timeout: float) -> str:
         assert self.proc.stdout is not None
@@ -101,10 +109,15 @@ class DevServer:
     # -- the /_dev control endpoints ----------------------------------------------------------
 
     def _request(self, method: str, path: str, body: Any = None) -> Any:
+        return json.loads(self.get_text(path, method, body) or "null")
+
+    def get_text(self, path: str, method: str = "GET", body: Any = None) -> str:
+        """The body of a request to the server (a path, or a full URL it gave out)."""
         data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(self.base_url + path, data=data, method=method)
+        url = path if path.startswith(("http://", "https://")) else self.base_url + path
+        request = urllib.request.Request(url, data=data, method=method)
         with urllib.request.urlopen(request, timeout=10, context=self._ssl) as response:
-            return json.loads(response.read() or b"null")
+            return response.read().decode()
 
     def stats(self) -> dict[str, Any]:
         return self._request("GET", "/_dev/stats")

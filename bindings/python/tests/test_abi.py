@@ -26,6 +26,8 @@ SCALARS = {
     "cct_signing_alg": ctypes.c_uint32,
     "cct_assertion_audience": ctypes.c_uint32,
     "cct_trust_store": ctypes.c_uint32,
+    "cct_thumbprint": ctypes.c_uint32,
+    "cct_grant_type": ctypes.c_uint32,
     "uint16_t": ctypes.c_uint16,
     "uint32_t": ctypes.c_uint32,
     "uint64_t": ctypes.c_uint64,
@@ -133,6 +135,9 @@ def test_enum_constants():
     assert {k.lower(): v for k, v in constants("AUTH_").items()} == n.AUTH_METHODS
     assert {k.upper(): v for k, v in constants("ALG_").items()} == {k.upper(): v for k, v in n.SIGNING_ALGS.items()}
     assert constants("AUD_") == {"TOKEN_ENDPOINT": n.AUD_TOKEN_ENDPOINT, "ISSUER": n.AUD_ISSUER, "CUSTOM": n.AUD_CUSTOM}
+    thumbprints = {"NONE": "none", "X5T": "x5t", "X5T_S256": "x5t#S256", "BOTH": "both"}
+    assert {thumbprints[k]: v for k, v in constants("THUMBPRINT_").items()} == n.THUMBPRINTS
+    assert {k.lower(): v for k, v in constants("GRANT_").items()} == n.GRANT_TYPES
 
 
 def test_abi_version():
