@@ -33,7 +33,11 @@ impl Providers {
 
     /// A string of the manifest, by JSON pointer (`/entra/token_url`).
     fn get(&self, pointer: &str) -> String {
-        self.manifest.pointer(pointer).and_then(Value::as_str).unwrap_or_else(|| panic!("{pointer} in providers.json")).into()
+        self.manifest
+            .pointer(pointer)
+            .and_then(Value::as_str)
+            .unwrap_or_else(|| panic!("{pointer} in providers.json"))
+            .into()
     }
 
     fn get_text(&self, url: &str) -> String {
@@ -76,9 +80,11 @@ impl Providers {
     /// Every credential of the fixtures, as text that must never be printed: the private keys'
     /// base64 lines, the PFX password, the client secret.
     fn secrets(&self) -> Vec<String> {
-        let mut secrets = vec![self.get("/entra/cert_client/pfx_password"), self.get("/entra/secret_client/client_secret")];
+        let mut secrets =
+            vec![self.get("/entra/cert_client/pfx_password"), self.get("/entra/secret_client/client_secret")];
         let key = fs::read_to_string(self.get("/entra/cert_client/key_pem")).unwrap();
-        let sa: Value = serde_json::from_str(&fs::read_to_string(self.get("/google/service_account_file")).unwrap()).unwrap();
+        let sa: Value =
+            serde_json::from_str(&fs::read_to_string(self.get("/google/service_account_file")).unwrap()).unwrap();
         for pem in [key.as_str(), sa["private_key"].as_str().unwrap()] {
             secrets.extend(pem.lines().filter(|l| !l.starts_with("-----") && l.len() > 16).map(str::to_string));
         }
@@ -128,7 +134,10 @@ fn assert_nothing_leaks(out: &Output, secrets: &[String], tokens: &[&str]) {
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     for s in secrets {
         assert!(!s.is_empty());
-        assert!(!stdout.contains(s.as_str()) && !stderr.contains(s.as_str()), "a credential was printed (not shown here)");
+        assert!(
+            !stdout.contains(s.as_str()) && !stderr.contains(s.as_str()),
+            "a credential was printed (not shown here)"
+        );
     }
     for t in tokens {
         assert!(!t.is_empty());
@@ -197,7 +206,16 @@ fn entra_certificate_from_pem_files_with_x5t_and_with_x5t_s256() {
 
     // --thumbprint both
     let mut a = p.entra_cert_args();
-    a.extend(args(&["--private-key-file", &key, "--certificate-file", &cert, "--thumbprint", "both", "--format", "json"]));
+    a.extend(args(&[
+        "--private-key-file",
+        &key,
+        "--certificate-file",
+        &cert,
+        "--thumbprint",
+        "both",
+        "--format",
+        "json",
+    ]));
     success(&cctoken(&a, &[]));
     let seen = p.last_assertion();
     assert_eq!(seen["header"]["x5t"], p.get("/entra/cert_client/x5t"));
@@ -340,18 +358,24 @@ fn federated_assertion_file_is_sent_and_expired_or_missing_files_are_named() {
     let seen = p.last_assertion();
     assert_eq!(seen["claims"]["sub"], p.get("/entra/federated_client/subject"));
     let form = form_names(&seen["form"]);
-    assert!(form.iter().any(|f| f == "client_assertion") && form.iter().any(|f| f == "client_assertion_type"), "{form:?}");
+    assert!(
+        form.iter().any(|f| f == "client_assertion") && form.iter().any(|f| f == "client_assertion_type"),
+        "{form:?}"
+    );
     assert_nothing_leaks(&out, &secrets, &[&jwt, json["access_token"].as_str().unwrap()]);
 
     // The platform rotated the file: the next run sends the new assertion.
     let rotated = p.federated_token(600);
     assert_ne!(rotated, jwt);
     fs::write(&file, &rotated).unwrap();
-    success(&cctoken(&{
-        let mut a = base(&file);
-        a.extend(args(&["--format", "json"]));
-        a
-    }, &[]));
+    success(&cctoken(
+        &{
+            let mut a = base(&file);
+            a.extend(args(&["--format", "json"]));
+            a
+        },
+        &[],
+    ));
 
     // An explicit shared cache cannot be used with it.
     let cache = p.dir.join("explicit-cache");
@@ -399,7 +423,10 @@ fn google_service_account_file_with_scope_and_subject() {
     let sa = p.get("/google/service_account_file");
     let scope = p.get("/google/scope");
 
-    let out = cctoken(&args(&["token", "--service-account-file", &sa, "--scope", &scope, "--format", "json", "--verbose"]), &[]);
+    let out = cctoken(
+        &args(&["token", "--service-account-file", &sa, "--scope", &scope, "--format", "json", "--verbose"]),
+        &[],
+    );
     let json = success(&out);
     let token = json["access_token"].as_str().unwrap();
     assert!(token.starts_with("ya29."), "Google's token shape");
@@ -414,7 +441,16 @@ fn google_service_account_file_with_scope_and_subject() {
 
     // Domain-wide delegation: the user to act as.
     let out = cctoken(
-        &args(&["token", "--service-account-file", &sa, "--scope", &scope, "--subject", "admin@example.com", "--verbose"]),
+        &args(&[
+            "token",
+            "--service-account-file",
+            &sa,
+            "--scope",
+            &scope,
+            "--subject",
+            "admin@example.com",
+            "--verbose",
+        ]),
         &[],
     );
     assert!(out.status.success(), "{}", text(&out.stderr));

@@ -7,7 +7,8 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use cctoken::{
-    AssertionAudience, AuthMethod, Client, ClientBuilder, Error, GrantType, RetryPolicy, Secret, Thumbprint, TransportKind,
+    AssertionAudience, AuthMethod, Client, ClientBuilder, Error, GrantType, RetryPolicy, Secret, Thumbprint,
+    TransportKind,
 };
 
 const USAGE: &str = "\
