@@ -219,6 +219,17 @@ typedef uint32_t cct_signing_alg;
 typedef uint32_t cct_assertion_audience;
 
 /**
+ * Which certificate thumbprint headers client assertions carry
+ * (`cct_config_set_thumbprint`). Default with a certificate: `CCT_THUMBPRINT_X5T`.
+ */
+typedef uint32_t cct_thumbprint;
+
+/**
+ * The grant of token requests (`cct_config_set_grant_type`).
+ */
+typedef uint32_t cct_grant_type;
+
+/**
  * Receives one event. `user_data` is the pointer given to `cct_config_set_event_callback`.
  */
 typedef void (*cct_event_callback)(const struct cct_event *event,
@@ -316,6 +327,36 @@ typedef uint32_t cct_level;
  * Only the `cct_config_add_root_ca_pem` certificates (at least one required).
  */
 #define CCT_TRUST_ROOT_CA_ONLY 2
+
+/**
+ * Neither `x5t` nor `x5t#S256`.
+ */
+#define CCT_THUMBPRINT_NONE 0
+
+/**
+ * `x5t`: base64url SHA-1 of the DER certificate (Entra ID accepts it with RS256 and PS256).
+ */
+#define CCT_THUMBPRINT_X5T 1
+
+/**
+ * `x5t#S256`: base64url SHA-256 of the DER certificate.
+ */
+#define CCT_THUMBPRINT_X5T_S256 2
+
+/**
+ * Both headers.
+ */
+#define CCT_THUMBPRINT_BOTH 3
+
+/**
+ * `client_credentials` (RFC 6749 §4.4). The default.
+ */
+#define CCT_GRANT_CLIENT_CREDENTIALS 0
+
+/**
+ * `urn:ietf:params:oauth:grant-type:jwt-bearer` (RFC 7523 §2.1), signed with the private key.
+ */
+#define CCT_GRANT_JWT_BEARER 1
 
 /**
  * The caller gets an error (a token request gave up, a cool-down started).
@@ -863,6 +904,108 @@ cct_status cct_config_set_cache_redis_ca_pem(struct cct_config *cfg,
 cct_status cct_config_set_cache_store_timeout_ms(struct cct_config *cfg,
                                                  uint64_t ms,
                                                  struct cct_error **err);
+
+/**
+ * Certificate of the `private_key_jwt` key, PEM chain in `pem[0..len]` (leaf first), named in
+ * assertion headers by its thumbprint (`cct_config_set_thumbprint`), as Microsoft Entra ID
+ * certificate credentials need. Copied; parsed and checked against the private key by
+ * `cct_client_new`, which fails with `CCT_STATUS_CONFIG` naming `assertion_certificate` when
+ * the PEM holds no certificate or the certificate is for another key.
+ */
+cct_status cct_config_set_assertion_certificate_pem(struct cct_config *cfg,
+                                                    const uint8_t *pem,
+                                                    size_t len,
+                                                    struct cct_error **err);
+
+/**
+ * Private key and certificate chain of `private_key_jwt` from the PKCS#12 (PFX) file at
+ * `path`, as Azure hands them out; `password` may be NULL for a file without one. Both strings
+ * are copied (the password into memory zeroed when freed). The file is read by
+ * `cct_client_new`; a missing file or a wrong password makes it fail with
+ * `CCT_STATUS_CONFIG` naming `pkcs12` (never the password). Excludes
+ * `cct_config_set_private_key_pem` / `_jwk` and `cct_config_set_assertion_certificate_pem`.
+ */
+cct_status cct_config_set_pkcs12_file(struct cct_config *cfg,
+                                      const char *path,
+                                      const char *password,
+                                      struct cct_error **err);
+
+/**
+ * Like `cct_config_set_pkcs12_file`, from the file's bytes in `der[0..len]` (copied into
+ * memory zeroed when freed); `password` may be NULL. Parsed by `cct_client_new`.
+ */
+cct_status cct_config_set_pkcs12_der(struct cct_config *cfg,
+                                     const uint8_t *der,
+                                     size_t len,
+                                     const char *password,
+                                     struct cct_error **err);
+
+/**
+ * One of the `CCT_THUMBPRINT_*` values; anything else gives `CCT_STATUS_INVALID_ARGUMENT`
+ * here. Any value but `CCT_THUMBPRINT_NONE` without a certificate makes `cct_client_new` fail
+ * with `CCT_STATUS_CONFIG` naming `thumbprint`.
+ */
+cct_status cct_config_set_thumbprint(struct cct_config *cfg,
+                                     cct_thumbprint thumbprint,
+                                     struct cct_error **err);
+
+/**
+ * Adds the certificate chain as the `x5c` header of client assertions. Default false; true
+ * without a certificate makes `cct_client_new` fail with `CCT_STATUS_CONFIG` naming `x5c`.
+ */
+cct_status cct_config_set_x5c(struct cct_config *cfg,
+                              bool enable,
+                              struct cct_error **err);
+
+/**
+ * A federated client assertion (workload identity): the JWT the platform writes to `path`
+ * (copied) is read again before every token request and sent as `client_assertion`; the
+ * method reported is `private_key_jwt`. Not read by `cct_client_new`: a missing, empty,
+ * malformed or expired file makes `cct_client_get_token` fail with `CCT_STATUS_CONFIG` naming
+ * `client_assertion_file` and the path, never the contents. `cct_client_new` fails with
+ * `CCT_STATUS_CONFIG` when it is combined with a secret, a private key, or a shared store
+ * (`cct_config_set_cache_dir`, `cct_config_set_cache_redis_url`).
+ */
+cct_status cct_config_set_client_assertion_file(struct cct_config *cfg,
+                                                const char *path,
+                                                struct cct_error **err);
+
+/**
+ * One of the `CCT_GRANT_*` values; anything else gives `CCT_STATUS_INVALID_ARGUMENT` here.
+ * `CCT_GRANT_JWT_BEARER` needs a private key (or a service account), else `cct_client_new`
+ * fails with `CCT_STATUS_CONFIG`; the client is authenticated only if a secret is set too.
+ */
+cct_status cct_config_set_grant_type(struct cct_config *cfg,
+                                     cct_grant_type grant,
+                                     struct cct_error **err);
+
+/**
+ * The `sub` claim of the jwt-bearer grant (the user to act for, e.g. Google domain-wide
+ * delegation). Copied. With another grant, `cct_client_new` fails with `CCT_STATUS_CONFIG`.
+ */
+cct_status cct_config_set_subject(struct cct_config *cfg,
+                                  const char *sub,
+                                  struct cct_error **err);
+
+/**
+ * A Google service-account key file at `path` (copied), read by `cct_client_new`: sets the
+ * jwt-bearer grant, the client id (`client_email`), the private key, the `kid`
+ * (`private_key_id`, unless `cct_config_set_key_id`) and the token URL (`token_uri`, unless
+ * `cct_config_set_token_url` / `cct_config_set_issuer`). A missing file or field makes
+ * `cct_client_new` fail with `CCT_STATUS_CONFIG` naming `service_account`, the field and the
+ * path, never the key.
+ */
+cct_status cct_config_set_service_account_file(struct cct_config *cfg,
+                                               const char *path,
+                                               struct cct_error **err);
+
+/**
+ * Like `cct_config_set_service_account_file`, from the JSON text (copied into memory zeroed
+ * when freed; the caller may wipe its copy). Parsed by `cct_client_new`.
+ */
+cct_status cct_config_set_service_account_json(struct cct_config *cfg,
+                                               const char *json,
+                                               struct cct_error **err);
 
 /**
  * Frees an error. NULL is a no-op.

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
+use crate::certificate::{AssertionCert, Thumbprint};
 use crate::jwt::{PrivateKey, SigningAlg};
 use crate::net::{Proxy, TrustStore};
 use crate::redact::{quote, sanitize};
@@ -110,6 +111,76 @@ impl FromStr for AuthMethod {
     }
 }
 
+/// The grant a token request uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum GrantType {
+    /// `client_credentials` (RFC 6749 §4.4). The default.
+    #[default]
+    ClientCredentials,
+    /// `urn:ietf:params:oauth:grant-type:jwt-bearer` (RFC 7523 §2.1): a JWT signed with the
+    /// private key is the grant (Google service accounts). Scopes travel as its `scope` claim.
+    JwtBearer,
+}
+
+impl GrantType {
+    /// The name used in configuration: `client_credentials`, `jwt_bearer`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GrantType::ClientCredentials => "client_credentials",
+            GrantType::JwtBearer => "jwt_bearer",
+        }
+    }
+
+    /// The `grant_type` form value.
+    pub(crate) fn uri(self) -> &'static str {
+        match self {
+            GrantType::ClientCredentials => "client_credentials",
+            GrantType::JwtBearer => JWT_BEARER_GRANT,
+        }
+    }
+}
+
+/// RFC 7523 §2.1.
+pub(crate) const JWT_BEARER_GRANT: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+
+impl FromStr for GrantType {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        match s {
+            "client_credentials" => Ok(GrantType::ClientCredentials),
+            "jwt_bearer" | JWT_BEARER_GRANT => Ok(GrantType::JwtBearer),
+            other => Err(Error::config(
+                "grant_type",
+                format!("unknown grant type {} (client_credentials, jwt_bearer)", quote(other)),
+            )),
+        }
+    }
+}
+
+/// A PKCS#12 source and its password. `Debug` shows the path only.
+#[derive(Clone)]
+enum Pkcs12Input {
+    File(PathBuf, Secret),
+    Der(zeroize::Zeroizing<Vec<u8>>, Secret),
+}
+
+impl std::fmt::Debug for Pkcs12Input {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Pkcs12Input::File(path, _) => write!(f, "File({path:?}, password: [redacted])"),
+            Pkcs12Input::Der(..) => f.write_str("Der([redacted], password: [redacted])"),
+        }
+    }
+}
+
+/// Where a Google service-account key comes from (`Debug` of the JSON is redacted: `Secret`).
+#[derive(Clone, Debug)]
+enum ServiceAccountInput {
+    File(PathBuf),
+    Json(Secret),
+}
+
 /// When a cached token is refreshed ahead of its expiry.
 ///
 /// The refresh window is the last `max(ratio × lifetime, min_window)` of a token's life, capped
@@ -192,6 +263,14 @@ pub struct ClientBuilder {
     redis_url: Option<Result<crate::store::RedisUrl, Error>>,
     redis_ca_pem: Option<Vec<u8>>,
     store_timeout: Duration,
+    assertion_cert_pem: Option<Vec<u8>>,
+    pkcs12: Option<Pkcs12Input>,
+    thumbprint: Option<Thumbprint>,
+    x5c: bool,
+    assertion_file: Option<PathBuf>,
+    grant_type: Option<GrantType>,
+    subject: Option<String>,
+    service_account: Option<ServiceAccountInput>,
 }
 
 impl Default for ClientBuilder {
@@ -233,6 +312,14 @@ impl Default for ClientBuilder {
             redis_url: None,
             redis_ca_pem: None,
             store_timeout: Duration::from_millis(200),
+            assertion_cert_pem: None,
+            pkcs12: None,
+            thumbprint: None,
+            x5c: false,
+            assertion_file: None,
+            grant_type: None,
+            subject: None,
+            service_account: None,
         }
     }
 }
@@ -512,12 +599,122 @@ impl ClientBuilder {
         self
     }
 
+    /// The certificate of the `private_key_jwt` key (PEM, leaf first, then any intermediates),
+    /// named in the assertion header by its thumbprint (see [`ClientBuilder::thumbprint`]), as
+    /// Microsoft Entra ID certificate credentials need. It must hold the private key's public
+    /// key; `build()` checks.
+    pub fn assertion_certificate_pem(mut self, chain_pem: impl AsRef<[u8]>) -> Self {
+        self.assertion_cert_pem = Some(chain_pem.as_ref().to_vec());
+        self
+    }
+
+    /// The private key and certificate chain of `private_key_jwt` from a PKCS#12 (PFX) file, as
+    /// Azure hands them out; an empty password for a file without one. Instead of
+    /// [`ClientBuilder::private_key_pem`] and [`ClientBuilder::assertion_certificate_pem`].
+    /// Read by `build()`; a wrong password is a configuration error naming `pkcs12`.
+    pub fn pkcs12_file(mut self, path: impl Into<PathBuf>, password: impl Into<Secret>) -> Self {
+        self.pkcs12 = Some(Pkcs12Input::File(path.into(), password.into()));
+        self
+    }
+
+    /// Like [`ClientBuilder::pkcs12_file`], from the DER bytes of the file.
+    pub fn pkcs12_der(mut self, der: impl AsRef<[u8]>, password: impl Into<Secret>) -> Self {
+        self.pkcs12 = Some(Pkcs12Input::Der(zeroize::Zeroizing::new(der.as_ref().to_vec()), password.into()));
+        self
+    }
+
+    /// Which thumbprint headers client assertions carry. Default with a certificate:
+    /// [`Thumbprint::Sha1`] (`x5t`), which Entra ID accepts with RS256 and PS256. Setting one
+    /// other than `None` without a certificate is an error at `build()`.
+    pub fn thumbprint(mut self, t: Thumbprint) -> Self {
+        self.thumbprint = Some(t);
+        self
+    }
+
+    /// Adds the certificate chain as the `x5c` header of client assertions (needs a
+    /// certificate). Default false.
+    pub fn x5c(mut self, enable: bool) -> Self {
+        self.x5c = enable;
+        self
+    }
+
+    /// A federated client assertion (workload identity: Kubernetes service-account tokens,
+    /// Azure Workload Identity, GitHub Actions OIDC): a JWT the platform writes to `path`, read
+    /// again before every token request and sent as `client_assertion` (the method reported is
+    /// `private_key_jwt`). A missing, empty, malformed or expired file fails the token request
+    /// with an error naming the path, never the contents. Excludes a client secret, a private
+    /// key, and the shared stores (`cache_dir`, `redis_url`).
+    pub fn client_assertion_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.assertion_file = Some(path.into());
+        self
+    }
+
+    /// The grant. Default [`GrantType::ClientCredentials`]; [`GrantType::JwtBearer`] needs a
+    /// private key (or a service account), and authenticates the client only if a secret is
+    /// given.
+    pub fn grant_type(mut self, g: GrantType) -> Self {
+        self.grant_type = Some(g);
+        self
+    }
+
+    /// The `sub` claim of the jwt-bearer grant: the user to act for (Google domain-wide
+    /// delegation). Only with [`GrantType::JwtBearer`].
+    pub fn subject(mut self, sub: impl Into<String>) -> Self {
+        self.subject = Some(sub.into());
+        self
+    }
+
+    /// A Google service-account key file (JSON: `type`, `client_email`, `private_key`,
+    /// `private_key_id`, `token_uri`), read by `build()`. Sets the jwt-bearer grant, the client
+    /// id (`client_email`), the key, the `kid` (`private_key_id`, unless `key_id` is set) and
+    /// the token URL (`token_uri`, unless `token_url` or `issuer` is set).
+    pub fn service_account_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.service_account = Some(ServiceAccountInput::File(path.into()));
+        self
+    }
+
+    /// Like [`ClientBuilder::service_account_file`], from the JSON text.
+    pub fn service_account_json(mut self, json: &str) -> Self {
+        self.service_account = Some(ServiceAccountInput::Json(Secret::new(json)));
+        self
+    }
+
     /// Validates everything and builds the client. No network traffic happens here.
     pub fn build(self) -> Result<Client, Error> {
         Client::from_config(self.validate()?)
     }
 
-    pub(crate) fn validate(self) -> Result<Config, Error> {
+    pub(crate) fn validate(mut self) -> Result<Config, Error> {
+        // A service account supplies the client id, key, kid, token URL and grant.
+        if let Some(input) = self.service_account.take() {
+            const F: &str = "service_account";
+            if self.private_key.is_some() || self.pkcs12.is_some() {
+                return Err(Error::config(F, "set a service account or a private key (or pkcs12), not both"));
+            }
+            if self.assertion_file.is_some() {
+                return Err(Error::config(F, "set a service account or client_assertion_file, not both"));
+            }
+            if self.grant_type == Some(GrantType::ClientCredentials) {
+                return Err(Error::config("grant_type", "a service account uses the jwt_bearer grant"));
+            }
+            let sa = match &input {
+                ServiceAccountInput::File(path) => crate::service_account::from_file(path)?,
+                ServiceAccountInput::Json(json) => crate::service_account::from_json(json.expose())?,
+            };
+            match &self.client_id {
+                Some(id) if *id != sa.client_email => {
+                    return Err(Error::config("client_id", "differs from the service account's client_email"));
+                }
+                _ => self.client_id = Some(sa.client_email),
+            }
+            self.grant_type = Some(GrantType::JwtBearer);
+            self.key_id.get_or_insert(sa.private_key_id);
+            self.private_key = Some(Ok(sa.private_key));
+            if self.token_url.is_none() && self.issuer.is_none() {
+                self.token_url = Some(sa.token_uri);
+            }
+        }
+
         let insecure = self.allow_insecure_http;
         let endpoint = match (&self.token_url, &self.issuer) {
             (Some(_), Some(_)) => return Err(Error::config("issuer", "set token_url or issuer, not both")),
@@ -546,8 +743,92 @@ impl ClientBuilder {
                 return Err(Error::config("client_secret", "empty"));
             }
         }
-        let private_key = self.private_key.transpose()?;
+        let mut private_key = self.private_key.transpose()?;
         let client_cert = self.client_cert.transpose()?;
+
+        // The certificate of the assertion key: from a PKCS#12 file (with the key) or PEM.
+        let mut assertion_cert = None;
+        if let Some(input) = self.pkcs12 {
+            if private_key.is_some() {
+                return Err(Error::config("pkcs12", "set pkcs12 or private_key, not both"));
+            }
+            if self.assertion_cert_pem.is_some() {
+                return Err(Error::config("pkcs12", "set pkcs12 or assertion_certificate_pem, not both"));
+            }
+            let (der, password) = match &input {
+                Pkcs12Input::File(path, pw) => {
+                    (crate::secret::read_credential_file(path, "pkcs12", "PKCS#12 file")?, pw)
+                }
+                Pkcs12Input::Der(der, pw) => (der.clone(), pw),
+            };
+            let (key, cert) = crate::certificate::from_pkcs12(&der, password.expose())?;
+            private_key = Some(key);
+            assertion_cert = Some(cert);
+        }
+        if let Some(pem) = &self.assertion_cert_pem {
+            const F: &str = "assertion_certificate";
+            let chain = crate::certificate::chain_from_pem(F, pem)?;
+            let key = private_key
+                .as_ref()
+                .ok_or_else(|| Error::config(F, "needs the private key it certifies (private_key)"))?;
+            assertion_cert = Some(AssertionCert::new(F, chain, key)?);
+        }
+        let thumbprint = match (self.thumbprint, &assertion_cert) {
+            (Some(t), Some(_)) => t,
+            (None, Some(_)) => Thumbprint::Sha1,
+            (None | Some(Thumbprint::None), None) => Thumbprint::None,
+            (Some(t), None) => {
+                return Err(Error::config(
+                    "thumbprint",
+                    format!("{} needs a certificate (assertion_certificate_pem or pkcs12)", t.as_str()),
+                ));
+            }
+        };
+        if self.x5c && assertion_cert.is_none() {
+            return Err(Error::config("x5c", "needs a certificate (assertion_certificate_pem or pkcs12)"));
+        }
+
+        let grant_type = self.grant_type.unwrap_or_default();
+        if let Some(path) = &self.assertion_file {
+            const F: &str = "client_assertion_file";
+            if path.as_os_str().is_empty() {
+                return Err(Error::config(F, "empty"));
+            }
+            if secret.is_some() {
+                return Err(Error::config(F, "set client_assertion_file or a client secret, not both"));
+            }
+            if private_key.is_some() {
+                return Err(Error::config(F, "set client_assertion_file or a private key, not both"));
+            }
+            if grant_type == GrantType::JwtBearer {
+                return Err(Error::config("grant_type", "jwt_bearer needs a private key, not client_assertion_file"));
+            }
+            if self.signing_alg.is_some() {
+                return Err(Error::config("signing_alg", "not used with client_assertion_file (the platform signs)"));
+            }
+            if let Some(m) = self.auth_method.filter(|m| *m != AuthMethod::PrivateKeyJwt) {
+                return Err(Error::config(
+                    "auth_method",
+                    format!("{} does not fit client_assertion_file (private_key_jwt)", m.as_str()),
+                ));
+            }
+            if self.cache_dir.is_some() || self.redis_url.is_some() {
+                return Err(Error::config(
+                    F,
+                    "cannot be combined with cache_dir or redis_url: the shared store's key is derived from a \
+                     stable credential, and a federated assertion rotates",
+                ));
+            }
+        }
+        if grant_type == GrantType::JwtBearer && private_key.is_none() {
+            return Err(Error::config("private_key", "missing (required by the jwt_bearer grant)"));
+        }
+        if let Some(sub) = &self.subject {
+            if grant_type != GrantType::JwtBearer {
+                return Err(Error::config("subject", "only used by the jwt_bearer grant"));
+            }
+            check_text("subject", sub)?;
+        }
         let dpop_key = match (self.dpop, self.dpop_key) {
             (false, _) => None,
             (true, Some(key)) => Some(key?),
@@ -556,13 +837,19 @@ impl ClientBuilder {
 
         let creds = Credentials {
             secret: secret.is_some(),
-            private_key: private_key.is_some(),
+            private_key: private_key.is_some() || self.assertion_file.is_some(),
             certificate: client_cert.is_some(),
         };
         let auth_method = match (self.auth_method, &endpoint) {
             (Some(m), _) => {
                 creds.check(m)?;
                 Some(m)
+            }
+            (None, _) if self.assertion_file.is_some() => Some(AuthMethod::PrivateKeyJwt),
+            // The key signs the grant; the client authenticates only with a secret (or a TLS
+            // certificate), else as a public client (RFC 7523 §2.1: authentication is optional).
+            (None, _) if grant_type == GrantType::JwtBearer => {
+                Some(Credentials { private_key: false, ..creds }.preferences().next().unwrap_or(AuthMethod::None))
             }
             // With discovery, the server's metadata takes part in the choice.
             (None, Endpoint::Issuer(_)) => {
@@ -586,6 +873,15 @@ impl ClientBuilder {
             if !fits {
                 return Err(Error::config("signing_alg", format!("{} does not fit the credential", alg.as_str())));
             }
+        }
+        if assertion_cert.is_some()
+            && grant_type != GrantType::JwtBearer
+            && auth_method.is_some_and(|m| m != AuthMethod::PrivateKeyJwt)
+        {
+            return Err(Error::config(
+                "assertion_certificate",
+                "only used in JWT assertions (private_key_jwt or the jwt_bearer grant)",
+            ));
         }
         if self.assertion_audience == AssertionAudience::Issuer && !matches!(endpoint, Endpoint::Issuer(_)) {
             return Err(Error::config("assertion_audience", "`issuer` audience needs the issuer option"));
@@ -731,6 +1027,12 @@ impl ClientBuilder {
             events: crate::events::Events::default(),
             store,
             store_timeout: self.store_timeout,
+            assertion_cert,
+            thumbprint,
+            x5c: self.x5c,
+            assertion_file: self.assertion_file,
+            grant_type,
+            subject: self.subject,
         };
         cfg.cache_key = cfg.compute_cache_key();
         cfg.events = crate::events::Events::new(&cfg, self.event_sink);
@@ -868,6 +1170,16 @@ pub(crate) struct Config {
     /// The shared store under the in-memory cache, if any.
     pub store: Option<crate::store::StoreConfig>,
     pub store_timeout: Duration,
+    /// The certificate of the assertion key, named in assertion headers.
+    pub assertion_cert: Option<AssertionCert>,
+    /// Which thumbprint headers (`None` without a certificate).
+    pub thumbprint: Thumbprint,
+    pub x5c: bool,
+    /// A federated assertion, re-read before every request.
+    pub assertion_file: Option<PathBuf>,
+    pub grant_type: GrantType,
+    /// `sub` of the jwt-bearer grant.
+    pub subject: Option<String>,
 }
 
 /// Where the token endpoint comes from.
@@ -916,7 +1228,7 @@ impl Config {
     pub fn credentials(&self) -> Credentials {
         Credentials {
             secret: self.secret.is_some(),
-            private_key: self.private_key.is_some(),
+            private_key: self.private_key.is_some() || self.assertion_file.is_some(),
             certificate: self.client_cert.is_some(),
         }
     }
@@ -954,6 +1266,16 @@ impl Config {
             field("dpop_jkt", &key.jwk_thumbprint());
         }
         field("secret", if self.secret.is_some() { "configured" } else { "" });
+        field("grant_type", self.grant_type.as_str());
+        if let Some(sub) = &self.subject {
+            field("subject", sub);
+        }
+        if let Some(cert) = &self.assertion_cert {
+            field("assertion_certificate", &cert.x5t_s256);
+        }
+        if let Some(path) = &self.assertion_file {
+            field("client_assertion_file", &path.to_string_lossy());
+        }
         let mut scopes: Vec<&str> = self.scopes.iter().map(String::as_str).collect();
         scopes.sort_unstable();
         scopes.dedup();

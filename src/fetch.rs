@@ -11,7 +11,7 @@ use zeroize::Zeroizing;
 
 use crate::Error;
 use crate::clock::BootTime;
-use crate::config::{AssertionAudience, AuthMethod, Config, Endpoint};
+use crate::config::{AssertionAudience, AuthMethod, Config, Endpoint, GrantType};
 use crate::error::TransportKind;
 use crate::jwt::{self, Signer, SigningAlg};
 use crate::metrics::Counters;
@@ -177,7 +177,13 @@ impl Fetcher {
         use std::hash::{Hash as _, Hasher as _};
         let mut h = std::collections::hash_map::DefaultHasher::new();
         self.secret_generation.load(std::sync::atomic::Ordering::SeqCst).hash(&mut h);
-        if let Some(SecretSource::File { path, reread: true, .. }) = &*self.secret.read() {
+        let secret = self.secret.read();
+        let reread = match &*secret {
+            Some(SecretSource::File { path, reread: true, .. }) => Some(path),
+            _ => None,
+        };
+        // A rotated federated assertion file ends a cool-down too.
+        for path in reread.into_iter().chain(self.cfg.assertion_file.as_ref()) {
             match std::fs::metadata(path) {
                 Ok(m) => {
                     m.len().hash(&mut h);
@@ -263,6 +269,10 @@ impl Fetcher {
         if let Some(SecretSource::File { path, reread: true, .. }) = &*self.secret.read() {
             self.cfg.events.secret_file_reread(path);
         }
+        if let Some(path) = &self.cfg.assertion_file {
+            // The same event as a re-read secret file: the path, never the contents.
+            self.cfg.events.secret_file_reread(path);
+        }
         let secret = self.secret.read().as_ref().map(SecretSource::current).transpose()?;
         let secret_text = secret.as_ref().map_or("", Secret::expose);
         let mut nonce_retry = self.cfg.dpop_key.is_some();
@@ -289,8 +299,15 @@ impl Fetcher {
         let cfg = &*self.cfg;
         let mut body = Zeroizing::new(String::new());
         let mut form = form_urlencoded::Serializer::new(&mut *body);
-        form.append_pair("grant_type", "client_credentials");
-        if let Some(scope) = &self.scope {
+        // Every credential form this request sends, so that server text echoing one is scrubbed.
+        let mut echoes = Echoes::new();
+        form.append_pair("grant_type", cfg.grant_type.uri());
+        if cfg.grant_type == GrantType::JwtBearer {
+            // RFC 7523 §2.1: the assertion is the grant; scopes travel as its `scope` claim.
+            let assertion = self.grant_assertion(resolved)?;
+            echoes.assertion(&assertion);
+            form.append_pair("assertion", &assertion);
+        } else if let Some(scope) = &self.scope {
             form.append_pair("scope", scope);
         }
         if let Some(aud) = &cfg.audience {
@@ -302,8 +319,6 @@ impl Fetcher {
         for (k, v) in &cfg.extra_params {
             form.append_pair(k, v);
         }
-        // Every credential form this request sends, so that server text echoing one is scrubbed.
-        let mut echoes = Echoes::new();
         echoes.secret(secret_text);
         let mut basic = |id: &str, secret: &str| {
             let pair = Zeroizing::new(format!("{id}:{secret}"));
@@ -323,13 +338,19 @@ impl Fetcher {
                 form.append_pair("client_secret", secret_text);
             }
             AuthMethod::ClientSecretJwt | AuthMethod::PrivateKeyJwt => {
-                let assertion = self.client_assertion(resolved, secret_text)?;
+                let assertion = match &cfg.assertion_file {
+                    // Federated: the platform's JWT, read now (it rotates).
+                    Some(path) => crate::federated::read_assertion(path, jwt::now_unix())?,
+                    None => self.client_assertion(resolved, secret_text)?,
+                };
                 echoes.assertion(&assertion);
                 form.append_pair("client_id", &cfg.client_id);
                 form.append_pair("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer");
                 form.append_pair("client_assertion", &assertion);
             }
             // The TLS layer carries the credential; the body names the client.
+            // A jwt-bearer grant names the client in its `iss` (RFC 7523 §2.1), as Google expects.
+            AuthMethod::None if cfg.grant_type == GrantType::JwtBearer => {}
             AuthMethod::TlsClientAuth | AuthMethod::SelfSignedTlsClientAuth | AuthMethod::None => {
                 form.append_pair("client_id", &cfg.client_id);
             }
@@ -386,14 +407,45 @@ impl Fetcher {
         Some(format!("{}://{}:{} (from {})", p.protocol().to_string().to_lowercase(), p.host(), p.port(), route.source))
     }
 
-    /// A fresh RFC 7523 assertion for this request.
-    fn client_assertion(&self, resolved: &Resolved, secret_text: &str) -> Result<Zeroizing<String>, Error> {
-        let cfg = &*self.cfg;
-        let audience = match &cfg.assertion_audience {
+    /// The `aud` of assertions (client assertions and jwt-bearer grants alike).
+    fn assertion_audience<'a>(&'a self, resolved: &'a Resolved) -> &'a str {
+        match &self.cfg.assertion_audience {
             AssertionAudience::TokenEndpoint => resolved.token_url.as_str(),
             AssertionAudience::Issuer => resolved.issuer.as_deref().unwrap_or(resolved.token_url.as_str()),
             AssertionAudience::Custom(aud) => aud.as_str(),
+        }
+    }
+
+    /// The certificate headers configured for assertions, if any.
+    fn cert_headers(&self) -> Option<jwt::CertHeaders<'_>> {
+        let cfg = &*self.cfg;
+        cfg.assertion_cert.as_ref().map(|cert| jwt::CertHeaders { cert, thumbprint: cfg.thumbprint, x5c: cfg.x5c })
+    }
+
+    /// A fresh RFC 7523 §2.1 jwt-bearer grant for this request, signed with the private key.
+    fn grant_assertion(&self, resolved: &Resolved) -> Result<Zeroizing<String>, Error> {
+        let cfg = &*self.cfg;
+        let key = cfg
+            .private_key
+            .as_ref()
+            .ok_or_else(|| Error::config("private_key", "missing (required by the jwt_bearer grant)"))?;
+        let alg = cfg.signing_alg.unwrap_or_else(|| key.default_alg());
+        let kid = cfg.key_id.as_deref().or(key.key_id());
+        let header = jwt::assertion_header(alg, kid, self.cert_headers().as_ref());
+        let claims = jwt::GrantClaims {
+            issuer: &cfg.client_id,
+            audience: self.assertion_audience(resolved),
+            scope: self.scope.as_deref(),
+            subject: cfg.subject.as_deref(),
+            lifetime: cfg.assertion_lifetime,
         };
+        jwt::grant_assertion(&header, &claims, alg, key)
+    }
+
+    /// A fresh RFC 7523 assertion for this request.
+    fn client_assertion(&self, resolved: &Resolved, secret_text: &str) -> Result<Zeroizing<String>, Error> {
+        let cfg = &*self.cfg;
+        let audience = self.assertion_audience(resolved);
         let (alg, signer, own_kid) = match (resolved.auth_method, &cfg.private_key) {
             (AuthMethod::PrivateKeyJwt, Some(key)) => {
                 (cfg.signing_alg.unwrap_or_else(|| key.default_alg()), Signer::Key(key), key.key_id())
@@ -405,7 +457,10 @@ impl Fetcher {
         };
         // An explicit key_id wins; else a JWK's own `kid` names the key.
         let kid = cfg.key_id.as_deref().or(own_kid);
-        jwt::client_assertion(&cfg.client_id, audience, cfg.assertion_lifetime, alg, kid, signer)
+        // Certificate headers belong to key-signed assertions only.
+        let cert = if matches!(signer, Signer::Key(_)) { self.cert_headers() } else { None };
+        let header = jwt::assertion_header(alg, kid, cert.as_ref());
+        jwt::client_assertion_with(&header, &cfg.client_id, audience, cfg.assertion_lifetime, alg, signer)
     }
 }
 

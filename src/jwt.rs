@@ -113,17 +113,7 @@ impl PrivateKey {
             PrivateKeyDer::Pkcs1(der) => {
                 RsaKeyPair::from_der(der.secret_pkcs1_der()).map(KeyPair::Rsa).map_err(|e| e.to_string())
             }
-            PrivateKeyDer::Pkcs8(der) => {
-                let der = der.secret_pkcs8_der();
-                RsaKeyPair::from_pkcs8(der)
-                    .map(KeyPair::Rsa)
-                    .or_else(|_| {
-                        EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, der, &SystemRandom::new())
-                            .map(KeyPair::Ec)
-                    })
-                    .or_else(|_| Ed25519KeyPair::from_pkcs8_maybe_unchecked(der).map(KeyPair::Ed))
-                    .map_err(|_| "not an RSA, P-256 or Ed25519 PKCS#8 key".to_string())
-            }
+            PrivateKeyDer::Pkcs8(der) => pkcs8_pair(der.secret_pkcs8_der()),
             PrivateKeyDer::Sec1(_) => {
                 Err("SEC1 EC keys are not supported: convert with `openssl pkcs8 -topk8 -nocrypt`".to_string())
             }
@@ -131,6 +121,22 @@ impl PrivateKey {
         };
         let digest = material_digest(key.secret_der());
         pair.map(|p| PrivateKey(Arc::new(p), None, digest)).map_err(|why| bad_key(field, why))
+    }
+
+    /// A PKCS#8 DER private key (RSA, EC P-256, Ed25519), as found in a PKCS#12 file.
+    pub(crate) fn from_pkcs8_der_for(field: &'static str, der: &[u8]) -> Result<PrivateKey, Error> {
+        let pair = pkcs8_pair(der).map_err(|why| bad_key(field, why))?;
+        Ok(PrivateKey(Arc::new(pair), None, material_digest(der)))
+    }
+
+    /// The public key as an X.509 `subjectPublicKey` holds it: the DER `RSAPublicKey` for
+    /// RSA, the uncompressed point for P-256, the 32 raw bytes for Ed25519.
+    pub(crate) fn public_key_bytes(&self) -> &[u8] {
+        match &*self.0 {
+            KeyPair::Rsa(k) => k.public_key().as_ref(),
+            KeyPair::Ec(k) => k.public_key().as_ref(),
+            KeyPair::Ed(k) => k.public_key().as_ref(),
+        }
     }
 
     /// Parses a private JWK (RFC 7517): `RSA` (n, e, d, p, q, dp, dq, qi), `EC` P-256
@@ -268,6 +274,17 @@ impl PrivateKey {
     }
 }
 
+fn pkcs8_pair(der: &[u8]) -> Result<KeyPair, String> {
+    RsaKeyPair::from_pkcs8(der)
+        .map(KeyPair::Rsa)
+        .or_else(|_| {
+            EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, der, &SystemRandom::new())
+                .map(KeyPair::Ec)
+        })
+        .or_else(|_| Ed25519KeyPair::from_pkcs8_maybe_unchecked(der).map(KeyPair::Ed))
+        .map_err(|_| "not an RSA, P-256 or Ed25519 PKCS#8 key".to_string())
+}
+
 fn trim_zeros(b: &[u8]) -> &[u8] {
     let start = b.iter().position(|&x| x != 0).unwrap_or(b.len().saturating_sub(1));
     &b[start..]
@@ -313,7 +330,36 @@ pub(crate) fn random_id() -> Result<String, Error> {
     Ok(B64.encode(bytes))
 }
 
+/// The certificate headers of an assertion (RFC 7515 §4.1.6-4.1.8).
+pub(crate) struct CertHeaders<'a> {
+    pub cert: &'a crate::certificate::AssertionCert,
+    pub thumbprint: crate::Thumbprint,
+    pub x5c: bool,
+}
+
+/// The JOSE header of an assertion: `alg`, `typ` JWT, `kid`, and the certificate headers.
+pub(crate) fn assertion_header(alg: SigningAlg, kid: Option<&str>, cert: Option<&CertHeaders<'_>>) -> Value {
+    use crate::Thumbprint;
+    let mut header = json!({"alg": alg.as_str(), "typ": "JWT"});
+    if let Some(kid) = kid {
+        header["kid"] = Value::from(kid);
+    }
+    if let Some(c) = cert {
+        if matches!(c.thumbprint, Thumbprint::Sha1 | Thumbprint::Both) {
+            header["x5t"] = Value::from(c.cert.x5t.as_str());
+        }
+        if matches!(c.thumbprint, Thumbprint::Sha256 | Thumbprint::Both) {
+            header["x5t#S256"] = Value::from(c.cert.x5t_s256.as_str());
+        }
+        if c.x5c {
+            header["x5c"] = Value::from(c.cert.x5c());
+        }
+    }
+    header
+}
+
 /// An RFC 7523 client assertion: `iss` = `sub` = client id, `aud`, random `jti`, `iat`, `exp`.
+#[cfg(test)]
 pub(crate) fn client_assertion(
     client_id: &str,
     audience: &str,
@@ -322,10 +368,18 @@ pub(crate) fn client_assertion(
     kid: Option<&str>,
     signer: Signer<'_>,
 ) -> Result<Zeroizing<String>, Error> {
-    let mut header = json!({"alg": alg.as_str(), "typ": "JWT"});
-    if let Some(kid) = kid {
-        header["kid"] = Value::from(kid);
-    }
+    client_assertion_with(&assertion_header(alg, kid, None), client_id, audience, lifetime, alg, signer)
+}
+
+/// [`client_assertion`] with a prepared header.
+pub(crate) fn client_assertion_with(
+    header: &Value,
+    client_id: &str,
+    audience: &str,
+    lifetime: Duration,
+    alg: SigningAlg,
+    signer: Signer<'_>,
+) -> Result<Zeroizing<String>, Error> {
     let iat = now_unix();
     let claims = json!({
         "iss": client_id,
@@ -335,7 +389,41 @@ pub(crate) fn client_assertion(
         "iat": iat,
         "exp": iat.saturating_add(lifetime.as_secs().max(1)),
     });
-    sign_jwt(&header, &claims, alg, signer)
+    sign_jwt(header, &claims, alg, signer)
+}
+
+/// The claims of an RFC 7523 §2.1 authorization grant: `iss` (the client id, e.g. a Google
+/// service account's email), `aud`, `scope` (space-joined, when any), `iat`, `exp`, and `sub`
+/// when acting for someone (Google domain-wide delegation).
+pub(crate) struct GrantClaims<'a> {
+    pub issuer: &'a str,
+    pub audience: &'a str,
+    pub scope: Option<&'a str>,
+    pub subject: Option<&'a str>,
+    pub lifetime: Duration,
+}
+
+/// A signed jwt-bearer grant assertion.
+pub(crate) fn grant_assertion(
+    header: &Value,
+    c: &GrantClaims<'_>,
+    alg: SigningAlg,
+    key: &PrivateKey,
+) -> Result<Zeroizing<String>, Error> {
+    let iat = now_unix();
+    let mut claims = json!({
+        "iss": c.issuer,
+        "aud": c.audience,
+        "iat": iat,
+        "exp": iat.saturating_add(c.lifetime.as_secs().max(1)),
+    });
+    if let Some(scope) = c.scope {
+        claims["scope"] = Value::from(scope);
+    }
+    if let Some(sub) = c.subject {
+        claims["sub"] = Value::from(sub);
+    }
+    sign_jwt(header, &claims, alg, Signer::Key(key))
 }
 
 /// An RFC 9449 DPoP proof for `method` `url` (query and fragment are not part of `htu`),

@@ -17,12 +17,14 @@
 //! `client` (the public face). `ffi` is the C ABI and the only module with `unsafe`.
 
 mod cache;
+mod certificate;
 mod client;
 mod clock;
 mod config;
 mod discovery;
 mod error;
 mod events;
+mod federated;
 mod fetch;
 mod jwt;
 mod metrics;
@@ -30,6 +32,7 @@ mod net;
 mod redact;
 mod response;
 mod secret;
+mod service_account;
 mod store;
 mod token;
 
@@ -40,8 +43,9 @@ pub mod ffi;
 #[doc(hidden)]
 pub mod fuzzing;
 
+pub use certificate::Thumbprint;
 pub use client::Client;
-pub use config::{AssertionAudience, AuthMethod, ClientBuilder, RefreshPolicy, RetryPolicy};
+pub use config::{AssertionAudience, AuthMethod, ClientBuilder, GrantType, RefreshPolicy, RetryPolicy};
 pub use error::{Error, OAuthError, TransportKind};
 pub use events::{Event, EventKind, FieldValue, Fields, Level};
 pub use jwt::{PrivateKey, SigningAlg};

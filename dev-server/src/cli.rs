@@ -42,6 +42,11 @@ OPTIONS:
                             `localhost` is a host-name mismatch) and one client certificate per
                             tls/self_signed client, and write them to DIR as ca.pem, server.pem,
                             server-key.pem, <client>.pem and <client>-key.pem.
+    --providers-dir DIR     Also serve stand-ins for Microsoft Entra ID (client secret, certificate
+                            and federated credentials), a workload-identity federation issuer
+                            and Google's service-account token endpoint. Fresh keys, certificates,
+                            PKCS#12 files and a Google JSON key are generated into DIR (mode 0600)
+                            at every start, described by DIR/providers.json (see PROVIDERS).
     --exit-on-stdin-eof     Exit when standard input is closed (so a test's server dies with it).
     --quiet                 Do not log requests to stderr.
     -h, --help              Print this help.
@@ -71,6 +76,21 @@ ENDPOINTS:
     POST /_dev/fault               queue a fault for coming /token requests (JSON)
     DELETE /_dev/fault             clear the fault queue
     ANY  /_dev/redirect-target     where the redirect fault points
+
+PROVIDERS (--providers-dir DIR; TENANT is the fixed tenant id in DIR/providers.json):
+    POST /TENANT/oauth2/v2.0/token Entra ID v2.0 token endpoint: client_credentials with one
+                                   RESOURCE/.default scope; client_secret (basic or post), a
+                                   certificate assertion (RS256/PS256, x5t / x5t#S256 / x5c, aud =
+                                   this URL, iss = sub = client id, unique jti, at most 600 s) or
+                                   a federated assertion. Entra's answers and AADSTS error bodies.
+    GET  /TENANT/v2.0/.well-known/openid-configuration, /TENANT/discovery/v2.0/keys
+    GET  /federation/.well-known/openid-configuration, /federation/jwks   the federation issuer
+    GET  /_dev/federated-token?ttl=SECONDS[&sub=S][&aud=A]   a JWT from the federation issuer
+                                   (text/plain); a negative ttl is already expired
+    POST /google/token             Google's JWT bearer grant for the generated service account
+    GET  /_dev/last-assertion      the last client_assertion / assertion received, decoded:
+                                   {\"header\", \"claims\", \"form\": {param: value, secrets [present]}}
+    providers.json names every URL, client id, secret and file (see dev-server/tests/providers.rs).
 
 FAULTS (POST /_dev/fault, JSON; fields optional and combinable, unknown fields are a 400):
     Each /token request takes the fault at the front of the queue; after `count` requests it is
@@ -135,6 +155,8 @@ pub struct Config {
     pub quiet: bool,
     /// HTTPS mode: where the generated CA and certificates are written.
     pub tls_dir: Option<PathBuf>,
+    /// Where the provider stand-ins' fixtures and providers.json are written.
+    pub providers_dir: Option<PathBuf>,
 }
 
 #[derive(Debug)]
@@ -183,6 +205,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, CliError
     let mut default_lifetime = None;
     let mut config_file = None;
     let mut tls_dir = None;
+    let mut providers_dir = None;
     let mut specs: Vec<ClientSpec> = Vec::new();
 
     while let Some(arg) = args.next() {
@@ -203,6 +226,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, CliError
             "--quiet" => quiet = true,
             "--config" => config_file = Some(value()?),
             "--tls-dir" => tls_dir = Some(PathBuf::from(value()?)),
+            "--providers-dir" => providers_dir = Some(PathBuf::from(value()?)),
             "--client" => specs.push(ClientSpec { id: value()?, ..ClientSpec::default() }),
             "--lifetime" => {
                 let lifetime = parse_lifetime(&value()?)?;
@@ -248,7 +272,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, CliError
         return Err(err("clients with auth tls or self_signed need --tls-dir"));
     }
     let addr = resolve_addr(&addr, allow_non_loopback)?;
-    Ok(Command::Run(Config { addr, clients, exit_on_stdin_eof, quiet, tls_dir }))
+    Ok(Command::Run(Config { addr, clients, exit_on_stdin_eof, quiet, tls_dir, providers_dir }))
 }
 
 fn current<'a>(specs: &'a mut [ClientSpec], option: &str) -> Result<&'a mut ClientSpec, CliError> {

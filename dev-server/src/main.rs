@@ -6,6 +6,7 @@ mod conn;
 mod dev;
 mod fault;
 mod http;
+mod providers;
 mod resource;
 mod server;
 mod state;

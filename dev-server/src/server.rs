@@ -15,7 +15,7 @@ use crate::conn::ConnectionKicker;
 use crate::http::{self, Outcome, Reply, with_header};
 use crate::state::{InFlight, State, Stats};
 use crate::tls::Tls;
-use crate::{dev, resource, token};
+use crate::{dev, providers, resource, token};
 
 /// Every path and the methods it answers, for 405's `Allow` header.
 const ROUTES: &[(&str, &str)] = &[
@@ -45,14 +45,25 @@ pub fn run(config: Config) -> Result<(), Box<dyn Error + Send + Sync>> {
             let inner_addr = inner.local_addr()?;
             let mut state = State::new(config.clients.clone(), inner_addr, public, "https", config.quiet);
             state.client_cert_sha256 = tls.client_cert_sha256.clone();
+            add_providers(&mut state, &config)?;
             let state = Arc::new(state);
             let front_state = Arc::clone(&state);
             thread::spawn(move || tls.serve(listener, inner_addr, front_state));
             return serve(Server::from_listener(inner, None)?, &config, state, public, "https");
         }
     };
-    let state = Arc::new(State::new(config.clients.clone(), addr, public, scheme, config.quiet));
-    serve(server, &config, state, public, scheme)
+    let mut state = State::new(config.clients.clone(), addr, public, scheme, config.quiet);
+    add_providers(&mut state, &config)?;
+    serve(server, &config, Arc::new(state), public, scheme)
+}
+
+/// `--providers-dir`: generates the fixtures (before the listening line, so a test that has
+/// read it finds providers.json complete) and adds the stand-ins.
+fn add_providers(state: &mut State, config: &Config) -> Result<(), Box<dyn Error + Send + Sync>> {
+    if let Some(dir) = &config.providers_dir {
+        state.providers = Some(providers::generate(dir, &state.base_url)?);
+    }
+    Ok(())
 }
 
 fn serve(
@@ -102,7 +113,10 @@ fn handle(state: &State, mut request: Request, quiet: bool) {
 
     // HTTPS mode also serves the token endpoint at its RFC 8705 mTLS alias.
     let mtls_alias = path == "/mtls/token" && state.is_https();
-    let status = if path == "/token" || mtls_alias {
+    let provider_reply = state.providers.as_ref().and_then(|p| p.handle(state, &method, &mut request));
+    let status = if let Some(reply) = provider_reply {
+        http::send(request, reply.into(), state.addr)
+    } else if path == "/token" || mtls_alias {
         // Counted on arrival, in flight until the response is written (the guard drops last).
         let _in_flight = InFlight::start(&state.stats);
         if mtls_alias {

@@ -239,6 +239,8 @@ pub struct State {
     /// HTTPS mode: the certificate generated for each certificate-authenticated client.
     pub client_cert_sha256: HashMap<String, String>,
     pub quiet: bool,
+    /// `--providers-dir`: the Entra, federation and Google stand-ins.
+    pub providers: Option<crate::providers::Providers>,
 }
 
 /// Removes a relay connection's certificate when the connection ends.
@@ -280,6 +282,7 @@ impl State {
             peer_certs: Mutex::default(),
             client_cert_sha256: HashMap::new(),
             quiet,
+            providers: None,
         }
     }
 

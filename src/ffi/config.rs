@@ -4,7 +4,10 @@ use std::ffi::c_char;
 use std::time::Duration;
 
 use super::{Failure, boundary, cct_error, cct_status, mut_arg, out_arg, str_arg};
-use crate::{AssertionAudience, AuthMethod, ClientBuilder, RefreshPolicy, RetryPolicy, Secret, SigningAlg, TrustStore};
+use crate::{
+    AssertionAudience, AuthMethod, ClientBuilder, GrantType, RefreshPolicy, RetryPolicy, Secret, SigningAlg,
+    Thumbprint, TrustStore,
+};
 
 /// How the client authenticates (`cct_config_set_auth_method`).
 pub type cct_auth_method = u32;
@@ -53,6 +56,25 @@ pub const CCT_TRUST_SYSTEM: cct_trust_store = 0;
 pub const CCT_TRUST_BUNDLED: cct_trust_store = 1;
 /// Only the `cct_config_add_root_ca_pem` certificates (at least one required).
 pub const CCT_TRUST_ROOT_CA_ONLY: cct_trust_store = 2;
+
+/// Which certificate thumbprint headers client assertions carry
+/// (`cct_config_set_thumbprint`). Default with a certificate: `CCT_THUMBPRINT_X5T`.
+pub type cct_thumbprint = u32;
+/// Neither `x5t` nor `x5t#S256`.
+pub const CCT_THUMBPRINT_NONE: cct_thumbprint = 0;
+/// `x5t`: base64url SHA-1 of the DER certificate (Entra ID accepts it with RS256 and PS256).
+pub const CCT_THUMBPRINT_X5T: cct_thumbprint = 1;
+/// `x5t#S256`: base64url SHA-256 of the DER certificate.
+pub const CCT_THUMBPRINT_X5T_S256: cct_thumbprint = 2;
+/// Both headers.
+pub const CCT_THUMBPRINT_BOTH: cct_thumbprint = 3;
+
+/// The grant of token requests (`cct_config_set_grant_type`).
+pub type cct_grant_type = u32;
+/// `client_credentials` (RFC 6749 §4.4). The default.
+pub const CCT_GRANT_CLIENT_CREDENTIALS: cct_grant_type = 0;
+/// `urn:ietf:params:oauth:grant-type:jwt-bearer` (RFC 7523 §2.1), signed with the private key.
+pub const CCT_GRANT_JWT_BEARER: cct_grant_type = 1;
 
 /// A client configuration. Single-owner and not thread-safe: fill it in from one thread.
 /// `cct_client_new` copies it, so it may be reused for several clients or freed right after.
@@ -602,4 +624,163 @@ pub unsafe extern "C" fn cct_config_set_cache_store_timeout_ms(
     err: *mut *mut cct_error,
 ) -> cct_status {
     update(cfg, err, |b| Ok(b.store_timeout(millis(ms))))
+}
+
+/// Certificate of the `private_key_jwt` key, PEM chain in `pem[0..len]` (leaf first), named in
+/// assertion headers by its thumbprint (`cct_config_set_thumbprint`), as Microsoft Entra ID
+/// certificate credentials need. Copied; parsed and checked against the private key by
+/// `cct_client_new`, which fails with `CCT_STATUS_CONFIG` naming `assertion_certificate` when
+/// the PEM holds no certificate or the certificate is for another key.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cct_config_set_assertion_certificate_pem(
+    cfg: *mut cct_config,
+    pem: *const u8,
+    len: usize,
+    err: *mut *mut cct_error,
+) -> cct_status {
+    // SAFETY: see bytes_arg.
+    update(cfg, err, |b| Ok(b.assertion_certificate_pem(unsafe { bytes_arg(pem, len, "pem") }?)))
+}
+
+/// Private key and certificate chain of `private_key_jwt` from the PKCS#12 (PFX) file at
+/// `path`, as Azure hands them out; `password` may be NULL for a file without one. Both strings
+/// are copied (the password into memory zeroed when freed). The file is read by
+/// `cct_client_new`; a missing file or a wrong password makes it fail with
+/// `CCT_STATUS_CONFIG` naming `pkcs12` (never the password). Excludes
+/// `cct_config_set_private_key_pem` / `_jwk` and `cct_config_set_assertion_certificate_pem`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cct_config_set_pkcs12_file(
+    cfg: *mut cct_config,
+    path: *const c_char,
+    password: *const c_char,
+    err: *mut *mut cct_error,
+) -> cct_status {
+    update(cfg, err, |b| {
+        // SAFETY: NULL or NUL-terminated strings (conventions block); the password may be NULL.
+        let path = unsafe { str_arg(path, "path") }?;
+        let password = if password.is_null() { "" } else { unsafe { str_arg(password, "password") }? };
+        Ok(b.pkcs12_file(path, Secret::new(password)))
+    })
+}
+
+/// Like `cct_config_set_pkcs12_file`, from the file's bytes in `der[0..len]` (copied into
+/// memory zeroed when freed); `password` may be NULL. Parsed by `cct_client_new`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cct_config_set_pkcs12_der(
+    cfg: *mut cct_config,
+    der: *const u8,
+    len: usize,
+    password: *const c_char,
+    err: *mut *mut cct_error,
+) -> cct_status {
+    update(cfg, err, |b| {
+        // SAFETY: see bytes_arg; NULL or a NUL-terminated string (conventions block).
+        let der = unsafe { bytes_arg(der, len, "der") }?;
+        let password = if password.is_null() { "" } else { unsafe { str_arg(password, "password") }? };
+        Ok(b.pkcs12_der(der, Secret::new(password)))
+    })
+}
+
+/// One of the `CCT_THUMBPRINT_*` values; anything else gives `CCT_STATUS_INVALID_ARGUMENT`
+/// here. Any value but `CCT_THUMBPRINT_NONE` without a certificate makes `cct_client_new` fail
+/// with `CCT_STATUS_CONFIG` naming `thumbprint`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cct_config_set_thumbprint(
+    cfg: *mut cct_config,
+    thumbprint: cct_thumbprint,
+    err: *mut *mut cct_error,
+) -> cct_status {
+    update(cfg, err, |b| {
+        let t = match thumbprint {
+            CCT_THUMBPRINT_NONE => Thumbprint::None,
+            CCT_THUMBPRINT_X5T => Thumbprint::Sha1,
+            CCT_THUMBPRINT_X5T_S256 => Thumbprint::Sha256,
+            CCT_THUMBPRINT_BOTH => Thumbprint::Both,
+            other => return Err(Failure::invalid("thumbprint", format!("unknown thumbprint {other}"))),
+        };
+        Ok(b.thumbprint(t))
+    })
+}
+
+/// Adds the certificate chain as the `x5c` header of client assertions. Default false; true
+/// without a certificate makes `cct_client_new` fail with `CCT_STATUS_CONFIG` naming `x5c`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cct_config_set_x5c(
+    cfg: *mut cct_config,
+    enable: bool,
+    err: *mut *mut cct_error,
+) -> cct_status {
+    update(cfg, err, |b| Ok(b.x5c(enable)))
+}
+
+/// A federated client assertion (workload identity): the JWT the platform writes to `path`
+/// (copied) is read again before every token request and sent as `client_assertion`; the
+/// method reported is `private_key_jwt`. Not read by `cct_client_new`: a missing, empty,
+/// malformed or expired file makes `cct_client_get_token` fail with `CCT_STATUS_CONFIG` naming
+/// `client_assertion_file` and the path, never the contents. `cct_client_new` fails with
+/// `CCT_STATUS_CONFIG` when it is combined with a secret, a private key, or a shared store
+/// (`cct_config_set_cache_dir`, `cct_config_set_cache_redis_url`).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cct_config_set_client_assertion_file(
+    cfg: *mut cct_config,
+    path: *const c_char,
+    err: *mut *mut cct_error,
+) -> cct_status {
+    update_str(cfg, path, "path", err, |b, v| b.client_assertion_file(v))
+}
+
+/// One of the `CCT_GRANT_*` values; anything else gives `CCT_STATUS_INVALID_ARGUMENT` here.
+/// `CCT_GRANT_JWT_BEARER` needs a private key (or a service account), else `cct_client_new`
+/// fails with `CCT_STATUS_CONFIG`; the client is authenticated only if a secret is set too.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cct_config_set_grant_type(
+    cfg: *mut cct_config,
+    grant: cct_grant_type,
+    err: *mut *mut cct_error,
+) -> cct_status {
+    update(cfg, err, |b| {
+        let g = match grant {
+            CCT_GRANT_CLIENT_CREDENTIALS => GrantType::ClientCredentials,
+            CCT_GRANT_JWT_BEARER => GrantType::JwtBearer,
+            other => return Err(Failure::invalid("grant", format!("unknown grant type {other}"))),
+        };
+        Ok(b.grant_type(g))
+    })
+}
+
+/// The `sub` claim of the jwt-bearer grant (the user to act for, e.g. Google domain-wide
+/// delegation). Copied. With another grant, `cct_client_new` fails with `CCT_STATUS_CONFIG`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cct_config_set_subject(
+    cfg: *mut cct_config,
+    sub: *const c_char,
+    err: *mut *mut cct_error,
+) -> cct_status {
+    update_str(cfg, sub, "sub", err, |b, v| b.subject(v))
+}
+
+/// A Google service-account key file at `path` (copied), read by `cct_client_new`: sets the
+/// jwt-bearer grant, the client id (`client_email`), the private key, the `kid`
+/// (`private_key_id`, unless `cct_config_set_key_id`) and the token URL (`token_uri`, unless
+/// `cct_config_set_token_url` / `cct_config_set_issuer`). A missing file or field makes
+/// `cct_client_new` fail with `CCT_STATUS_CONFIG` naming `service_account`, the field and the
+/// path, never the key.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cct_config_set_service_account_file(
+    cfg: *mut cct_config,
+    path: *const c_char,
+    err: *mut *mut cct_error,
+) -> cct_status {
+    update_str(cfg, path, "path", err, |b, v| b.service_account_file(v))
+}
+
+/// Like `cct_config_set_service_account_file`, from the JSON text (copied into memory zeroed
+/// when freed; the caller may wipe its copy). Parsed by `cct_client_new`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn cct_config_set_service_account_json(
+    cfg: *mut cct_config,
+    json: *const c_char,
+    err: *mut *mut cct_error,
+) -> cct_status {
+    update_str(cfg, json, "json", err, |b, v| b.service_account_json(v))
 }

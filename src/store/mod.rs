@@ -383,6 +383,18 @@ fn public_identity(cfg: &Config) -> Vec<u8> {
     if let Some(cert) = &cfg.client_cert {
         push_field(&mut b, "client_certificate", cert.fingerprint.as_bytes());
     }
+    push_field(&mut b, "grant_type", cfg.grant_type.as_str().as_bytes());
+    if let Some(sub) = &cfg.subject {
+        push_field(&mut b, "subject", sub.as_bytes());
+    }
+    if let Some(cert) = &cfg.assertion_cert {
+        push_field(&mut b, "assertion_certificate", cert.x5t_s256.as_bytes());
+    }
+    // Refused with a store by `validate` (no stable credential); kept here so that the
+    // derivation covers every input if that ever changes.
+    if let Some(path) = &cfg.assertion_file {
+        push_field(&mut b, "client_assertion_file", path.to_string_lossy().as_bytes());
+    }
     // A DPoP-bound token is only usable with its key: processes with other keys never share.
     if let Some(key) = &cfg.dpop_key {
         push_field(&mut b, "dpop_jkt", key.jwk_thumbprint().as_bytes());
