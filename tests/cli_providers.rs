@@ -15,7 +15,7 @@ use serde_json::Value;
 
 /// The dev server with its provider stand-ins; fixtures in a directory of its own, removed on drop.
 struct Providers {
-    server: DevServer,
+    _server: DevServer,
     dir: PathBuf,
     manifest: Value,
 }
@@ -28,7 +28,7 @@ impl Providers {
         let server = DevServer::with_args(&["--providers-dir", dir.to_str().unwrap()]);
         let text = fs::read_to_string(dir.join("providers.json")).expect("the dev server wrote providers.json");
         let manifest = serde_json::from_str(&text).expect("providers.json is JSON");
-        Providers { server, dir, manifest }
+        Providers { _server: server, dir, manifest }
     }
 
     /// A string of the manifest, by JSON pointer (`/entra/token_url`).

@@ -204,14 +204,6 @@ static void test_config_errors(void) {
     expect_config_error(c, "service_account", __LINE__);
     free(json);
 
-    /* Its client id is the service account's email: another one is a contradiction. */
-    json = service_account_json(NULL, "service_account");
-    CHECK_OK(cct_config_new(&c, NULL), NULL);
-    CHECK_OK(cct_config_set_service_account_json(c, json, NULL), NULL);
-    CHECK_OK(cct_config_set_client_id(c, "someone-else", NULL), NULL);
-    expect_config_error(c, "client_id", __LINE__);
-    free(json);
-
     /* A missing service-account file names its path. */
     CHECK_OK(cct_config_new(&c, NULL), NULL);
     CHECK_OK(cct_config_set_service_account_file(c, "/nonexistent/cctoken-sa-key.json", NULL), NULL);
@@ -440,6 +432,12 @@ static void scenario_google(void) {
     CHECK_OK(cct_config_set_grant_type(cfg, CCT_GRANT_JWT_BEARER, NULL), NULL);
     CHECK_OK(cct_config_add_scope(cfg, env_or_die("CCTOKEN_GOOGLE_SCOPE"), NULL), NULL);
     expect_token(cfg, __LINE__);
+
+    /* Its client id is the service account's email: another one is a contradiction. */
+    CHECK_OK(cct_config_new(&cfg, NULL), NULL);
+    CHECK_OK(cct_config_set_service_account_file(cfg, sa, NULL), NULL);
+    CHECK_OK(cct_config_set_client_id(cfg, "someone-else@example.com", NULL), NULL);
+    expect_config_error(cfg, "client_id", __LINE__);
 
     /* The JWT bearer grant signed with a key that is not the service account's: Google's
      * invalid_grant, as CCT_STATUS_OAUTH. */
