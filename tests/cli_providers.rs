@@ -511,3 +511,54 @@ fn new_flags_are_documented_and_bad_values_are_usage_errors() {
         assert_eq!(out.status.code(), Some(2), "{bad:?}: {}", text(&out.stderr));
     }
 }
+
+/// Entra's answers a user can act on come with a hint: a scope that is not `.default`, and a
+/// federated token whose subject no federated credential of the app names.
+#[test]
+fn entra_errors_with_a_known_aadsts_code_get_a_hint() {
+    let p = Providers::start("hints");
+    let secrets = p.secrets();
+    let secret = p.write("entra-secret", p.get("/entra/secret_client/client_secret").as_bytes());
+    let out = cctoken(
+        &args(&[
+            "token",
+            "--token-url",
+            &p.get("/entra/token_url"),
+            "--client-id",
+            &p.get("/entra/secret_client/client_id"),
+            "--client-secret-file",
+            &secret,
+            "--scope",
+            "https://graph.microsoft.com/User.Read",
+        ]),
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("invalid_scope") && stderr.contains("AADSTS70011"), "{stderr}");
+    assert!(stderr.contains("cctoken: hint: Entra ID wants one resource's `.default` scope"), "{stderr}");
+    assert_nothing_leaks(&out, &secrets, &[]);
+
+    let url = p.get("/federation/token_endpoint");
+    let jwt = p.get_text(&format!("{url}?ttl=600&sub=system:serviceaccount:default:someone-else")).trim().to_string();
+    let file = p.write("federated-other-subject", jwt.as_bytes());
+    let out = cctoken(
+        &args(&[
+            "token",
+            "--token-url",
+            &p.get("/entra/token_url"),
+            "--client-id",
+            &p.get("/entra/federated_client/client_id"),
+            "--client-assertion-file",
+            &file,
+            "--scope",
+            &p.get("/entra/scope"),
+        ]),
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("AADSTS700213"), "{stderr}");
+    assert!(stderr.contains("cctoken: hint: no federated credential on the application matches"), "{stderr}");
+    assert_nothing_leaks(&out, &secrets, &[&jwt]);
+}

@@ -292,7 +292,7 @@ fn entra_hint(description: &str) -> Option<&'static str> {
             "the client assertion is outside its valid time range: check this machine's clock, and for \
              --client-assertion-file that the platform still refreshes the file"
         }
-        "AADSTS700213" | "AADSTS70021" | "AADSTS700211" => {
+        "AADSTS70021" | "AADSTS700211" | "AADSTS700212" | "AADSTS700213" => {
             "no federated credential on the application matches the assertion's issuer, subject and audience \
              (api://AzureADTokenExchange)"
         }
