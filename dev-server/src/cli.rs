@@ -90,6 +90,7 @@ PROVIDERS (--providers-dir DIR; TENANT is the fixed tenant id in DIR/providers.j
     POST /google/token             Google's JWT bearer grant for the generated service account
     GET  /_dev/last-assertion      the last client_assertion / assertion received, decoded:
                                    {\"header\", \"claims\", \"form\": {param: value, secrets [present]}}
+    /_dev/stats adds entra_token_requests and google_token_requests; /_dev/reset zeroes them.
     providers.json names every URL, client id, secret and file (see dev-server/tests/providers.rs).
 
 FAULTS (POST /_dev/fault, JSON; fields optional and combinable, unknown fields are a 400):
@@ -133,6 +134,9 @@ EXAMPLES:
     # Slow every token request down by 2 s until cleared, then clear it:
     curl -s -d '{\"latency_ms\": 2000, \"count\": 0}' http://127.0.0.1:8080/_dev/fault
     curl -s -X DELETE http://127.0.0.1:8080/_dev/fault
+
+    # Entra ID, federation issuer and Google stand-ins; fixtures and providers.json in ./providers:
+    cctoken-dev-server --providers-dir ./providers
 
     # In a test: start on a free port, read the port from the first stdout line, and let the
     # server die with the test process:
@@ -392,5 +396,14 @@ mod tests {
         assert!(run(&["--addr", "0.0.0.0:0"]).is_err());
         assert!(run(&["--addr", "0.0.0.0:0", "--allow-non-loopback"]).is_ok());
         assert!(run(&["--bogus"]).is_err());
+        assert!(run(&["--providers-dir"]).is_err());
+    }
+
+    #[test]
+    fn providers_dir() {
+        assert_eq!(run(&[]).unwrap().providers_dir, None);
+        let config = run(&["--providers-dir=/tmp/p", "--client", "a", "--secret", "x"]).unwrap();
+        assert_eq!(config.providers_dir, Some(PathBuf::from("/tmp/p")));
+        assert_eq!(config.clients.len(), 1, "combinable with the other options");
     }
 }

@@ -18,7 +18,11 @@ pub fn revoke(state: &State) -> Reply {
 }
 
 pub fn stats(state: &State) -> Reply {
-    http::json(200, &state.stats.snapshot())
+    let mut snapshot = state.stats.snapshot();
+    if let Some(providers) = &state.providers {
+        providers.add_stats(&mut snapshot);
+    }
+    http::json(200, &snapshot)
 }
 
 pub fn last_token_request(state: &State) -> Reply {

@@ -370,11 +370,15 @@ impl State {
         lock(&self.last_token_request).clone()
     }
 
-    /// Clears faults, counters, settings and the last-request record; issued tokens stay valid.
+    /// Clears faults, counters, settings and the last-request record (and the stand-ins' counters
+    /// and last assertion); issued tokens stay valid.
     pub fn reset(&self) {
         self.clear_faults();
         self.stats.reset();
         self.set_settings(Settings::default());
         *lock(&self.last_token_request) = None;
+        if let Some(providers) = &self.providers {
+            providers.reset();
+        }
     }
 }

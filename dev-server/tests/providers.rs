@@ -19,6 +19,7 @@ use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -44,10 +45,17 @@ struct Providers {
     dir: PathBuf,
     agent: Agent,
     m: Value,
+    /// The certificate and Google keys, parsed once (ring validates a key on every parse).
+    cert_key: OnceLock<RsaKeyPair>,
+    google_key: OnceLock<RsaKeyPair>,
 }
 
 impl Providers {
     fn start() -> Providers {
+        Providers::start_with(&["--quiet"], Stdio::inherit())
+    }
+
+    fn start_with(args: &[&str], stderr: Stdio) -> Providers {
         static N: AtomicUsize = AtomicUsize::new(0);
         let dir = std::env::temp_dir().join(format!(
             "cctoken-providers-{}-{}",
@@ -56,11 +64,13 @@ impl Providers {
         ));
         let _ = fs::remove_dir_all(&dir);
         let mut child = Command::new(env!("CARGO_BIN_EXE_cctoken-dev-server"))
-            .args(["--addr", "127.0.0.1:0", "--exit-on-stdin-eof", "--quiet", "--providers-dir"])
+            .args(["--addr", "127.0.0.1:0", "--exit-on-stdin-eof"])
+            .args(args)
+            .arg("--providers-dir")
             .arg(&dir)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .expect("start cctoken-dev-server");
         let mut line = String::new();
@@ -74,7 +84,7 @@ impl Providers {
             .timeout_global(Some(Duration::from_secs(10)))
             .build()
             .into();
-        Providers { child, base, dir, agent, m }
+        Providers { child, base, dir, agent, m, cert_key: OnceLock::new(), google_key: OnceLock::new() }
     }
 
     fn s(&self, pointer: &str) -> String {
@@ -129,15 +139,19 @@ impl Providers {
         RsaKeyPair::from_pkcs8(der.secret_pkcs8_der()).expect("RSA key")
     }
 
-    fn cert_key(&self) -> RsaKeyPair {
-        self.key("/entra/cert_client/key_pem")
+    fn cert_key(&self) -> &RsaKeyPair {
+        self.cert_key.get_or_init(|| self.key("/entra/cert_client/key_pem"))
     }
 
     fn google_sa(&self) -> Value {
         serde_json::from_slice(&fs::read(self.s("/google/service_account_file")).unwrap()).unwrap()
     }
 
-    fn google_key(&self) -> RsaKeyPair {
+    fn google_key(&self) -> &RsaKeyPair {
+        self.google_key.get_or_init(|| self.parse_google_key())
+    }
+
+    fn parse_google_key(&self) -> RsaKeyPair {
         let pem = self.google_sa()["private_key"].as_str().unwrap().to_string();
         let der = PrivatePkcs8KeyDer::from_pem_slice(pem.as_bytes()).expect("PKCS#8 PEM");
         RsaKeyPair::from_pkcs8(der.secret_pkcs8_der()).unwrap()
@@ -153,7 +167,7 @@ impl Providers {
             "nbf": now, "iat": now, "exp": now + 300,
         });
         edit(&mut header, &mut claims);
-        sign(alg, &self.cert_key(), &header, &claims)
+        sign(alg, self.cert_key(), &header, &claims)
     }
 
     fn google_jwt(&self, edit: impl FnOnce(&mut Value, &mut Value)) -> String {
@@ -165,7 +179,7 @@ impl Providers {
             "iat": now, "exp": now + 3600,
         });
         edit(&mut header, &mut claims);
-        sign("RS256", &self.google_key(), &header, &claims)
+        sign("RS256", self.google_key(), &header, &claims)
     }
 
     fn last_assertion(&self) -> Value {
@@ -435,6 +449,10 @@ fn entra_client_secret_basic_and_post() {
     // [ERR] AADSTS7000218: neither client_secret nor client_assertion.
     let answer = p.entra(&[("client_id", &id), ("scope", &scope), ("grant_type", "client_credentials")]);
     assert_aadsts(&answer, 401, "invalid_client", 7000218);
+    // [ERR] AADSTS900561: "The endpoint only accepts {valid_verbs} requests. Received a
+    // {invalid_verb} request."
+    let answer = p.get(&p.s("/entra/token_url"));
+    assert_aadsts(&answer, 400, "invalid_request", 900561);
     // [ERR] AADSTS90002 InvalidTenantName: a tenant the service does not know.
     let answer = p.post(
         &format!("{}/11111111-2222-3333-4444-555555555555/oauth2/v2.0/token", p.base),
@@ -457,7 +475,10 @@ fn entra_scope_and_grant_type_rules() {
     // [CC] "scope: Required. The value passed for the scope parameter in this request should be
     // the resource identifier (application ID URI) of the resource you want, affixed with the
     // .default suffix." [ERR] AADSTS70011 InvalidScope, invalid_scope (the page's sample answer).
-    assert_aadsts(&with_scope(Some("api://cctoken-demo/read"), "client_credentials"), 400, "invalid_scope", 70011);
+    let answer = with_scope(Some("api://cctoken-demo/read"), "client_credentials");
+    assert_aadsts(&answer, 400, "invalid_scope", 70011);
+    let description = answer.1["error_description"].as_str().unwrap();
+    assert!(description.contains("The provided value for the input parameter 'scope' isn't valid."), "{description}");
     assert_aadsts(&with_scope(Some("api://cctoken-demo"), "client_credentials"), 400, "invalid_scope", 70011);
     // One resource per request: two .default scopes are refused.
     let two = "api://cctoken-demo/.default https://graph.microsoft.com/.default";
@@ -556,7 +577,7 @@ fn entra_certificate_assertion_failures() {
     // with another key.
     let good = p.cert_assertion("RS256", |_, _| {});
     let (input, _) = good.rsplit_once('.').unwrap();
-    let forged = sign("RS256", &p.google_key(), &decode_part(&good, 0), &decode_part(&good, 1));
+    let forged = sign("RS256", p.google_key(), &decode_part(&good, 0), &decode_part(&good, 1));
     assert!(forged.starts_with(input));
     let answer = p.entra_assertion(&id, &forged);
     assert_aadsts(&answer, 401, "invalid_client", 700027);
@@ -662,6 +683,13 @@ fn entra_federated_credentials() {
     assert_eq!(p.last_assertion()["claims"]["sub"].as_str().unwrap(), p.s("/entra/federated_client/subject"));
     // A platform token file is reused until rotated: the same token works again.
     assert_eq!(p.entra_assertion(&id, &token).0, 200);
+    // /_dev/stats counts the stand-ins' token requests; /_dev/reset zeroes them and forgets the
+    // last assertion.
+    let (_, stats) = p.get(&format!("{}/_dev/stats", p.base));
+    assert_eq!((stats["entra_token_requests"].as_u64(), stats["google_token_requests"].as_u64()), (Some(2), Some(0)));
+    assert_eq!(p.post(&format!("{}/_dev/reset", p.base), &[]).0, 200);
+    assert_eq!(p.get(&format!("{}/_dev/stats", p.base)).1["entra_token_requests"], 0);
+    assert_eq!(p.get(&p.s("/last_assertion")).0, 404);
 
     // An expired federated token: AADSTS700024 "Client assertion is not within its valid time
     // range" (the Azure DevOps workload identity troubleshooting table lists it for this case).
@@ -680,7 +708,7 @@ fn entra_federated_credentials() {
     assert_aadsts(&p.entra_assertion(&id, &other_issuer), 401, "invalid_client", 700211);
     // [WIF] the token must be signed by a key the issuer publishes (OIDC discovery → jwks_uri):
     // signed by another key it fails signature validation (AADSTS50013 InvalidAssertion [ERR]).
-    let forged = sign("RS256", &p.cert_key(), &decode_part(&token, 0), &claims);
+    let forged = sign("RS256", p.cert_key(), &decode_part(&token, 0), &claims);
     assert_aadsts(&p.entra_assertion(&id, &forged), 401, "invalid_client", 50013);
 }
 
@@ -690,7 +718,14 @@ fn google_service_account_jwt_bearer() {
     // [GSA] "Forming the JWT header" {"alg":"RS256","typ":"JWT"} (+ kid = private_key_id as
     // the client libraries send); "JWT claim set": iss, scope, aud, exp, iat; "Making the access
     // token request": grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer&assertion=JWT.
-    let answer = p.google_assertion(&p.google_jwt(|_, _| {}));
+    let response = p
+        .agent
+        .post(p.s("/google/token_url"))
+        .send_form([("grant_type", JWT_BEARER), ("assertion", p.google_jwt(|_, _| {}).as_str())])
+        .unwrap();
+    assert_eq!(response.headers()["content-type"], "application/json; charset=utf-8");
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    let answer = json(response);
     assert_eq!(answer.0, 200, "{}", answer.1);
     // [GSA] "Handling the response": access_token, token_type Bearer, expires_in.
     let body = &answer.1;
@@ -723,7 +758,7 @@ fn google_service_account_jwt_bearer() {
     // key: invalid_grant "Invalid JWT Signature." (Google's answer, observed e.g. in
     // googleapis/google-cloud-python#10004).
     let good = p.google_jwt(|_, _| {});
-    let forged = sign("RS256", &p.cert_key(), &decode_part(&good, 0), &decode_part(&good, 1));
+    let forged = sign("RS256", p.cert_key(), &decode_part(&good, 0), &decode_part(&good, 1));
     assert_google(&p.google_assertion(&forged), "invalid_grant", "Invalid JWT Signature.");
     let wrong_kid = p.google_jwt(|h, _| h["kid"] = json!("0000000000000000000000000000000000000000"));
     assert_google(&p.google_assertion(&wrong_kid), "invalid_grant", "Invalid JWT Signature.");
@@ -783,6 +818,62 @@ fn google_service_account_jwt_bearer() {
     let answer = p.google(&[("grant_type", "client_credentials"), ("assertion", &good)]);
     assert_google(&answer, "unsupported_grant_type", "Invalid grant_type: client_credentials");
     assert_google(&p.google(&[("grant_type", JWT_BEARER)]), "invalid_request", "Missing required parameter: assertion");
+}
+
+#[test]
+fn secrets_and_assertions_stay_out_of_logs_and_answers() {
+    let mut p = Providers::start_with(&[], Stdio::piped());
+    let (id, secret, scope) =
+        (p.s("/entra/secret_client/client_id"), p.s("/entra/secret_client/client_secret"), p.s("/entra/scope"));
+    let ok = p.entra(&[
+        ("client_id", &id),
+        ("scope", &scope),
+        ("client_secret", &secret),
+        ("grant_type", "client_credentials"),
+    ]);
+    let token = ok.1["access_token"].as_str().unwrap().to_string();
+    let near_miss = format!("{secret}x");
+    let refused = p.entra(&[
+        ("client_id", &id),
+        ("scope", &scope),
+        ("client_secret", &near_miss),
+        ("grant_type", "client_credentials"),
+    ]);
+    let cert_id = p.s("/entra/cert_client/client_id");
+    let expired = p.cert_assertion("RS256", |_, c| c["exp"] = json!(now() - 5));
+    let refused_assertion = p.entra_assertion(&cert_id, &expired);
+    let google = p.google_jwt(|_, c| c["aud"] = json!("https://elsewhere.example"));
+    let refused_google = p.google_assertion(&google);
+    let last = p.last_assertion();
+    let answers = format!("{} {} {} {last}", refused.1, refused_assertion.1, refused_google.1);
+    let signature = |jwt: &str| jwt.rsplit_once('.').unwrap().1.to_string();
+    for needle in [&secret, &near_miss, &signature(&expired), &signature(&google)] {
+        assert!(!answers.contains(needle.as_str()), "an answer quotes a credential");
+    }
+    // The request log (stderr without --quiet) names method, path and status only.
+    let _ = p.child.kill();
+    let _ = p.child.wait();
+    let mut log = String::new();
+    std::io::Read::read_to_string(&mut p.child.stderr.take().unwrap(), &mut log).unwrap();
+    assert!(log.contains("POST /google/token 400"), "{log}");
+    for needle in [&secret, &near_miss, &expired, &google, &token] {
+        assert!(!log.contains(needle.as_str()), "the log holds a credential");
+    }
+}
+
+#[test]
+fn combines_with_other_options() {
+    // With --tls-dir the stand-ins are served over HTTPS, and the manifest says so.
+    let tls_dir = std::env::temp_dir().join(format!("cctoken-providers-tls-{}", std::process::id()));
+    let tls = tls_dir.to_str().unwrap();
+    let p = Providers::start_with(&["--quiet", "--tls-dir", tls, "--client", "svc", "--secret", "s"], Stdio::inherit());
+    assert!(p.base.starts_with("https://127.0.0.1:"));
+    for pointer in ["/entra/token_url", "/google/token_url", "/federation/issuer", "/last_assertion"] {
+        assert!(p.s(pointer).starts_with(&p.base), "{pointer}");
+    }
+    assert_eq!(p.google_sa()["token_uri"].as_str().unwrap(), p.s("/google/token_url"));
+    drop(p);
+    let _ = fs::remove_dir_all(&tls_dir);
 }
 
 #[test]

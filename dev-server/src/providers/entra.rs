@@ -183,6 +183,14 @@ impl Entra {
         ))
     }
 
+    /// Another method at the token endpoint: AADSTS900561 (reference-error-codes:
+    /// "BadRequestInvalidRequest - The endpoint only accepts {valid_verbs} requests. Received a
+    /// {invalid_verb} request.").
+    pub fn only_post(&self, method: &str) -> Reply {
+        let message = format!("The endpoint only accepts POST, OPTIONS requests. Received a {method} request.");
+        self.error(fail(400, "invalid_request", 900561, message))
+    }
+
     /// `POST /{tenant}/oauth2/v2.0/token`.
     pub fn token(&self, providers: &Providers, state: &State, request: &mut Request) -> Reply {
         let content_type = request_header(request, "Content-Type").unwrap_or("");
@@ -272,7 +280,7 @@ impl Entra {
                 "invalid_scope",
                 70011,
                 format!(
-                    "The provided value for the input parameter 'scope' is not valid. The scope {scope} is not valid."
+                    "The provided value for the input parameter 'scope' isn't valid. The scope {scope} isn't valid."
                 ),
             ));
         };

@@ -3,6 +3,7 @@
 use std::fs;
 use std::path::Path;
 use std::sync::Mutex;
+use std::sync::atomic::AtomicU64;
 
 use p12_keystore::{Certificate, KeyStore, KeyStoreEntry, PrivateKey, PrivateKeyChain};
 use rcgen::{
@@ -189,6 +190,8 @@ pub fn generate(dir: &Path, base_url: &str) -> Result<Providers, BoxError> {
         federation: Federation::new(federation_issuer, federation_key),
         google: Google::new(google_token_url, google_key, google_client_id),
         last_assertion: Mutex::new(None),
+        entra_token_requests: AtomicU64::new(0),
+        google_token_requests: AtomicU64::new(0),
     })
 }
 

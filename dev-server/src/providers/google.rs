@@ -13,7 +13,7 @@ use super::jwt::{self, Jwt};
 use super::keys::RsaKey;
 use super::util::random_b64;
 use super::{Providers, first, read_form};
-use crate::http::{self, Reply, no_store};
+use crate::http::{self, Reply, no_store, with_header};
 use crate::state::{IssuedToken, State, expiry, unix_now};
 
 use super::fixtures::GOOGLE_CLIENT_EMAIL;
@@ -35,7 +35,12 @@ pub struct Google {
 }
 
 fn error(error: &str, description: &str) -> Reply {
-    no_store(http::json(400, &json!({"error": error, "error_description": description})))
+    answer(http::json(400, &json!({"error": error, "error_description": description})))
+}
+
+/// Google's token endpoint answers `application/json; charset=utf-8`, not to be cached.
+fn answer(reply: Reply) -> Reply {
+    no_store(with_header(reply, "Content-Type", "application/json; charset=utf-8"))
 }
 
 impl Google {
@@ -127,10 +132,7 @@ impl Google {
                 "iat": now,
                 "exp": now + 3600,
             });
-            return no_store(http::json(
-                200,
-                &json!({"id_token": jwt::sign_rs256(&self.key.signer, &header, &claims)}),
-            ));
+            return answer(http::json(200, &json!({"id_token": jwt::sign_rs256(&self.key.signer, &header, &claims)})));
         }
         let token = format!("ya29.c.{}", random_b64(96));
         let (expires_at, exp_unix) = expiry(Some(TOKEN_LIFETIME));
@@ -148,7 +150,7 @@ impl Google {
             },
         );
         let body: Value = json!({"access_token": token, "expires_in": TOKEN_LIFETIME, "token_type": "Bearer"});
-        no_store(http::json(200, &body))
+        answer(http::json(200, &body))
     }
 }
 

@@ -76,3 +76,28 @@ pub fn sign_rs256(key: &RsaKeyPair, header: &Value, claims: &Value) -> String {
         .expect("RSA signing");
     format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(sig))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_takes_only_three_base64url_json_objects() {
+        let part = |v: &str| URL_SAFE_NO_PAD.encode(v);
+        let good = format!("{}.{}.{}", part(r#"{"alg":"RS256"}"#), part(r#"{"exp":1.9e9}"#), part("sig"));
+        let jwt = Jwt::parse(&good).unwrap();
+        assert_eq!(jwt.header_str("alg"), Some("RS256"));
+        assert_eq!(jwt.claim_time("exp"), Some(1_900_000_000));
+        assert!(!jwt.verify_rsa("RS256", b"not a key"));
+        assert!(!jwt.verify_rsa("HS256", b"not a key"));
+        for bad in [
+            format!("{}.{}", part("{}"), part("{}")),
+            format!("{}.{}.{}.{}", part("{}"), part("{}"), part("s"), part("s")),
+            format!("{}.{}.{}", part("[]"), part("{}"), part("s")),
+            format!("{}.{}.{}", part("{}"), part("not json"), part("s")),
+            format!("{}.{}.!!", part("{}"), part("{}")),
+        ] {
+            assert!(Jwt::parse(&bad).is_none(), "{bad}");
+        }
+    }
+}

@@ -17,6 +17,7 @@ mod util;
 
 use std::collections::HashMap;
 use std::error::Error;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use serde_json::{Map, Value, json};
@@ -39,6 +40,9 @@ pub struct Providers {
     google: google::Google,
     /// What /_dev/last-assertion shows.
     last_assertion: Mutex<Option<Value>>,
+    /// Requests to the Entra and Google token endpoints, for /_dev/stats.
+    entra_token_requests: AtomicU64,
+    google_token_requests: AtomicU64,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -58,8 +62,11 @@ impl Providers {
         };
         let reply = match path.as_str() {
             p if p == tenant_token => match method {
-                Method::Post => self.entra.token(self, state, request),
-                _ => not_allowed("POST"),
+                Method::Post => {
+                    self.entra_token_requests.fetch_add(1, Ordering::SeqCst);
+                    self.entra.token(self, state, request)
+                }
+                other => self.entra.only_post(other.as_str()),
             },
             p if p == tenant_metadata => get(|s, _, _| s.entra.metadata(), request),
             p if p == tenant_keys => get(|s, _, _| s.entra.jwks(), request),
@@ -68,7 +75,10 @@ impl Providers {
             "/_dev/federated-token" => get(|s, _, r| s.federation.mint(r.url()), request),
             "/_dev/last-assertion" => get(|s, _, _| s.last_assertion(), request),
             "/google/token" => match method {
-                Method::Post => self.google.token(self, state, request),
+                Method::Post => {
+                    self.google_token_requests.fetch_add(1, Ordering::SeqCst);
+                    self.google.token(self, state, request)
+                }
                 _ => not_allowed("POST"),
             },
             // Another tenant's token endpoint: Entra's answer for a tenant it does not know.
@@ -100,6 +110,19 @@ impl Providers {
             "form": names,
         });
         *lock(&self.last_assertion) = Some(record);
+    }
+
+    /// Adds the stand-ins' counters to the /_dev/stats snapshot.
+    pub fn add_stats(&self, stats: &mut Value) {
+        stats["entra_token_requests"] = Value::from(self.entra_token_requests.load(Ordering::SeqCst));
+        stats["google_token_requests"] = Value::from(self.google_token_requests.load(Ordering::SeqCst));
+    }
+
+    /// /_dev/reset: zeroes the counters and forgets the last assertion. Used `jti`s stay used.
+    pub fn reset(&self) {
+        self.entra_token_requests.store(0, Ordering::SeqCst);
+        self.google_token_requests.store(0, Ordering::SeqCst);
+        *lock(&self.last_assertion) = None;
     }
 
     fn last_assertion(&self) -> Reply {
