@@ -456,6 +456,34 @@ fn google_service_account_file_with_scope_and_subject() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(p.last_assertion()["claims"]["sub"], "admin@example.com");
     assert_nothing_leaks(&out, &secrets, &[]);
+
+    // The same grant spelled out, as for any RFC 7523 server: a PEM key, kid, grant type.
+    let pem = p.write("google-key.pem", key["private_key"].as_str().unwrap().as_bytes());
+    let kid = key["private_key_id"].as_str().unwrap();
+    let out = cctoken(
+        &args(&[
+            "token",
+            "--token-url",
+            &p.get("/google/token_url"),
+            "--client-id",
+            &p.get("/google/client_email"),
+            "--grant-type",
+            "jwt_bearer",
+            "--private-key-file",
+            &pem,
+            "--key-id",
+            kid,
+            "--scope",
+            &scope,
+            "--verbose",
+        ]),
+        &[],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let seen = p.last_assertion();
+    assert_eq!(seen["header"]["kid"], kid);
+    assert_eq!(seen["claims"]["iss"], p.get("/google/client_email"));
+    assert_nothing_leaks(&out, &secrets, &[]);
 }
 
 #[test]
@@ -498,6 +526,22 @@ fn new_flags_are_documented_and_bad_values_are_usage_errors() {
         "--service-account-file",
     ] {
         assert!(help.contains(flag), "--help documents {flag}");
+    }
+    // A thumbprint or x5c with a secret: there is no certificate to take them from.
+    for flags in [&["--thumbprint", "x5t#S256"][..], &["--x5c"]] {
+        let mut a = args(&[
+            "token",
+            "--token-url",
+            "http://127.0.0.1:9/token",
+            "--client-id",
+            "x",
+            "--client-secret-env",
+            "HOME",
+        ]);
+        a.extend(args(flags));
+        let out = cctoken(&a, &[]);
+        assert_eq!(out.status.code(), Some(2), "{flags:?}: {}", text(&out.stderr));
+        assert!(text(&out.stderr).contains(flags[0].trim_start_matches('-')), "{}", text(&out.stderr));
     }
     for bad in [
         &["--thumbprint", "sha1"][..],
