@@ -367,15 +367,13 @@ fn federated_assertion_file_is_sent_and_expired_or_missing_files_are_named() {
     // The platform rotated the file: the next run sends the new assertion.
     let rotated = p.federated_token(600);
     assert_ne!(rotated, jwt);
+    let first_jti = seen["claims"]["jti"].clone();
+    assert!(first_jti.is_string(), "{seen}");
     fs::write(&file, &rotated).unwrap();
-    success(&cctoken(
-        &{
-            let mut a = base(&file);
-            a.extend(args(&["--format", "json"]));
-            a
-        },
-        &[],
-    ));
+    let mut a = base(&file);
+    a.extend(args(&["--format", "json"]));
+    success(&cctoken(&a, &[]));
+    assert_ne!(p.last_assertion()["claims"]["jti"], first_jti, "the rotated assertion was sent");
 
     // An explicit shared cache cannot be used with it.
     let cache = p.dir.join("explicit-cache");
