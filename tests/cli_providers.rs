@@ -388,7 +388,7 @@ fn federated_assertion_file_is_sent_and_expired_or_missing_files_are_named() {
     let expired_file = p.write("federated-expired", expired.as_bytes());
     let before = p.last_assertion();
     let out = cctoken(&base(&expired_file), &[]);
-    assert!(!out.status.success());
+    assert_eq!(out.status.code(), Some(2), "nothing was sent: {}", text(&out.stderr));
     assert!(out.stdout.is_empty());
     let stderr = text(&out.stderr);
     assert!(stderr.contains(file_name(&expired_file)), "the message names the file: {stderr}");
@@ -408,7 +408,7 @@ fn federated_assertion_file_is_sent_and_expired_or_missing_files_are_named() {
     // Not a JWT.
     let garbage = p.write("federated-garbage", b"this is not a JWT\n");
     let out = cctoken(&base(&garbage), &[]);
-    assert!(!out.status.success());
+    assert_eq!(out.status.code(), Some(2));
     let stderr = text(&out.stderr);
     assert!(stderr.contains("federated-garbage"), "{stderr}");
     assert!(!stderr.contains("this is not a JWT"), "the file's contents were printed");

@@ -16,7 +16,8 @@ usage: cctoken token (--token-url URL | --issuer URL) --client-id ID CREDENTIAL 
        cctoken token --service-account-file JSON --scope S [OPTIONS]
        cctoken token --help | cctoken --version
 
-Prints an OAuth 2.0 client-credentials access token (RFC 6749 §4.4) on stdout.
+Prints an OAuth 2.0 access token on stdout: from the client-credentials grant (RFC 6749 §4.4),
+or the JWT bearer grant (RFC 7523 §2.1) of --grant-type jwt_bearer and --service-account-file.
 
 Credential (one; the secret is never taken on the command line, where `ps` would show it):
   --client-secret-file PATH    the client secret, read from a file
@@ -101,7 +102,8 @@ Exit status:
   1  the token could not be obtained: the server refused, or the network, TLS, a proxy or a
      timeout failed (the request was tried)
   2  usage error: unknown or missing options, bad values, unreadable files or variables, an
-     invalid configuration (nothing was sent)
+     invalid configuration (nothing was sent); also a --client-assertion-file that is missing,
+     empty or expired when the request is to be made
 
 examples:
   curl -H \"$(cctoken token --token-url https://as.example.com/token --client-id svc \\
@@ -190,6 +192,11 @@ fn main() -> ExitCode {
                 }
             }
             ExitCode::SUCCESS
+        }
+        // Found only now (an assertion file is read before the request): nothing was sent.
+        Err(e @ Error::Config { .. }) => {
+            eprintln!("cctoken: {e}");
+            ExitCode::from(2)
         }
         Err(e) => {
             eprintln!("cctoken: {e}");
