@@ -232,7 +232,8 @@ fn entra_certificate_from_pfx_with_password_file_env_or_none() {
     let password_file = p.write("pfx-password", format!("{password}\n").as_bytes());
 
     let mut a = p.entra_cert_args();
-    a.extend(args(&["--pkcs12-file", &pfx, "--pkcs12-password-file", &password_file, "--format", "json", "--verbose"]));
+    a.extend(args(&["--pkcs12-file", &pfx, "--pkcs12-password-file", &password_file, "--format", "json"]));
+    a.extend(args(&["--log-format", "json"]));
     let out = cctoken(&a, &[]);
     let json = success(&out);
     assert_eq!(p.last_assertion()["header"]["x5t"], p.get("/entra/cert_client/x5t"));
@@ -352,9 +353,10 @@ fn federated_assertion_file_is_sent_and_expired_or_missing_files_are_named() {
 
     // Without --no-cache: the default cache is left off for a federated assertion.
     let mut a = base(&file);
-    a.extend(args(&["--format", "json", "--verbose"]));
+    a.extend(args(&["--format", "json", "--log-format", "json"]));
     let out = cctoken(&a, &[]);
     let json = success(&out);
+    assert!(text(&out.stderr).contains("token_request"), "events were logged: {}", text(&out.stderr));
     let seen = p.last_assertion();
     assert_eq!(seen["claims"]["sub"], p.get("/entra/federated_client/subject"));
     let form = form_names(&seen["form"]);
