@@ -48,8 +48,8 @@ impl std::str::FromStr for Thumbprint {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self, Error> {
         Ok(match s {
-            "x5t" | "sha1" => Thumbprint::Sha1,
-            "x5t#S256" | "sha256" => Thumbprint::Sha256,
+            "x5t" => Thumbprint::Sha1,
+            "x5t#S256" => Thumbprint::Sha256,
             "both" => Thumbprint::Both,
             "none" => Thumbprint::None,
             other => {
@@ -183,48 +183,101 @@ fn order_chain(leaf: &[u8], certs: &[Vec<u8>]) -> Vec<Vec<u8>> {
 mod tests {
     use super::*;
 
-    /// A self-signed RSA certificate and its key, made by `openssl req -x509 -newkey rsa:2048`.
-    fn fixture() -> Option<(Vec<u8>, Vec<u8>)> {
-        let dir =
-            std::env::temp_dir().join(format!("cctoken-cert-unit-{}-{:x}", std::process::id(), rand::random::<u64>()));
-        std::fs::create_dir_all(&dir).ok()?;
-        let (key, cert) = (dir.join("k.pem"), dir.join("c.pem"));
-        let ok = std::process::Command::new("openssl")
-            .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=cctoken-unit"])
-            .arg("-keyout")
-            .arg(&key)
-            .arg("-out")
-            .arg(&cert)
-            .stderr(std::process::Stdio::null())
-            .status()
-            .ok()?
-            .success();
-        let out = ok.then(|| (std::fs::read(&key).unwrap(), std::fs::read(&cert).unwrap()));
-        let _ = std::fs::remove_dir_all(&dir);
-        out
+    /// A P-256 key (PKCS#8 DER) and a certificate for it issued by a fresh CA: (key, leaf, ca).
+    fn fixture() -> (Vec<u8>, Vec<u8>, Vec<u8>) {
+        let ca_key = rcgen::KeyPair::generate().unwrap();
+        let mut ca_params = rcgen::CertificateParams::new(vec![]).unwrap();
+        ca_params.distinguished_name.push(rcgen::DnType::CommonName, "cctoken unit CA");
+        ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        let ca = ca_params.self_signed(&ca_key).unwrap();
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut params = rcgen::CertificateParams::new(vec!["client.example".into()]).unwrap();
+        params.distinguished_name.push(rcgen::DnType::CommonName, "cctoken unit client");
+        let leaf = params.signed_by(&key, &ca, &ca_key).unwrap();
+        (key.serialize_der(), leaf.der().to_vec(), ca.der().to_vec())
+    }
+
+    fn pem(label: &str, ders: &[&[u8]]) -> Vec<u8> {
+        ders.iter()
+            .map(|d| format!("-----BEGIN {label}-----\n{}\n-----END {label}-----\n", STANDARD.encode(d)))
+            .collect::<String>()
+            .into_bytes()
+    }
+
+    fn pkcs12(key: &[u8], chain: &[&[u8]], password: &str) -> Vec<u8> {
+        use p12_keystore::{Certificate, KeyStore, KeyStoreEntry, PrivateKey as P12Key, PrivateKeyChain};
+        let certs = chain.iter().map(|c| Certificate::from_der(c).unwrap());
+        let entry = PrivateKeyChain::new(vec![1u8, 2, 3, 4], P12Key::from_der(key).unwrap(), certs);
+        let mut store = KeyStore::new();
+        store.add_entry("unit", KeyStoreEntry::PrivateKeyChain(entry));
+        store.writer(password).write().unwrap()
     }
 
     #[test]
-    fn thumbprints_are_digests_of_the_der_leaf() {
-        let Some((key_pem, cert_pem)) = fixture() else { panic!("openssl is needed for this test") };
-        let key = PrivateKey::from_pem(&key_pem).unwrap();
-        let chain = chain_from_pem("assertion_certificate", &cert_pem).unwrap();
-        let cert = AssertionCert::new("assertion_certificate", chain.clone(), &key).unwrap();
-        let sha1 = ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, &chain[0]);
+    fn thumbprints_are_digests_of_the_der_leaf_and_x5c_is_the_chain() {
+        let (key_der, leaf, ca) = fixture();
+        let key = PrivateKey::from_pem(&pem("PRIVATE KEY", &[&key_der])).unwrap();
+        let chain = chain_from_pem("assertion_certificate", &pem("CERTIFICATE", &[&leaf, &ca])).unwrap();
+        assert_eq!(chain, vec![leaf.clone(), ca.clone()]);
+        let cert = AssertionCert::new("assertion_certificate", chain, &key).unwrap();
+        let sha1 = ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, &leaf);
+        let sha256 = ring::digest::digest(&ring::digest::SHA256, &leaf);
         assert_eq!(URL_SAFE_NO_PAD.decode(&cert.x5t).unwrap(), sha1.as_ref());
-        assert_eq!(cert.x5t.len(), 27);
-        assert_eq!(cert.x5t_s256.len(), 43);
-        assert_eq!(cert.x5c(), vec![STANDARD.encode(&chain[0])]);
+        assert_eq!(URL_SAFE_NO_PAD.decode(&cert.x5t_s256).unwrap(), sha256.as_ref());
+        assert_eq!((cert.x5t.len(), cert.x5t_s256.len()), (27, 43));
+        assert_eq!(cert.x5c(), vec![STANDARD.encode(&leaf), STANDARD.encode(&ca)]);
         assert!(format!("{cert:?}").contains(&cert.x5t_s256));
     }
 
     #[test]
     fn a_certificate_of_another_key_is_refused() {
-        let (Some((_, cert_pem)), Some((other_key, _))) = (fixture(), fixture()) else { panic!("openssl needed") };
-        let key = PrivateKey::from_pem(&other_key).unwrap();
-        let chain = chain_from_pem("assertion_certificate", &cert_pem).unwrap();
-        let e = AssertionCert::new("assertion_certificate", chain, &key).unwrap_err();
-        assert!(e.to_string().contains("does not match the private key"), "{e}");
+        let (_, leaf, _) = fixture();
+        let (other_key, _, ca) = fixture();
+        let key = PrivateKey::from_pem(&pem("PRIVATE KEY", &[&other_key])).unwrap();
+        for first in [&leaf, &ca] {
+            let e = AssertionCert::new("assertion_certificate", vec![first.clone()], &key).unwrap_err();
+            assert!(e.to_string().contains("does not match the private key"), "{e}");
+        }
+    }
+
+    #[test]
+    fn pkcs12_gives_the_key_and_the_ordered_chain() {
+        let (key_der, leaf, ca) = fixture();
+        // Stored CA first: the leaf is found by its key, and the chain ordered from it.
+        let p12 = pkcs12(&key_der, &[&ca, &leaf], "Hunter2-Password");
+        let (key, cert) = from_pkcs12(&p12, "Hunter2-Password").unwrap();
+        let expected = PrivateKey::from_pem(&pem("PRIVATE KEY", &[&key_der])).unwrap();
+        assert_eq!(key.public_key_bytes(), expected.public_key_bytes());
+        assert_eq!(cert.x5c(), vec![STANDARD.encode(&leaf), STANDARD.encode(&ca)]);
+
+        let e = from_pkcs12(&p12, "wrong").unwrap_err();
+        assert!(matches!(e, Error::Config { field: "pkcs12", .. }), "{e}");
+        assert!(e.to_string().contains("wrong password"), "{e}");
+        assert!(!format!("{e} {e:?}").contains("Hunter2"));
+
+        let no_password = pkcs12(&key_der, &[&leaf], "");
+        assert!(from_pkcs12(&no_password, "").is_ok());
+
+        // A key whose certificate is not in the file.
+        let (_, foreign, _) = fixture();
+        let e = from_pkcs12(&pkcs12(&key_der, &[&foreign], "pw-9"), "pw-9").unwrap_err();
+        assert!(e.to_string().contains("no certificate in the file matches"), "{e}");
+    }
+
+    #[test]
+    fn thumbprint_names_round_trip() {
+        for t in [Thumbprint::Sha1, Thumbprint::Sha256, Thumbprint::Both, Thumbprint::None] {
+            assert_eq!(t.as_str().parse::<Thumbprint>().unwrap(), t);
+        }
+        assert!(matches!("x5t#s256".parse::<Thumbprint>(), Err(Error::Config { field: "thumbprint", .. })));
+        for g in [crate::GrantType::ClientCredentials, crate::GrantType::JwtBearer] {
+            assert_eq!(g.as_str().parse::<crate::GrantType>().unwrap(), g);
+        }
+        assert_eq!(
+            "urn:ietf:params:oauth:grant-type:jwt-bearer".parse::<crate::GrantType>().unwrap(),
+            crate::GrantType::JwtBearer
+        );
+        assert!("password".parse::<crate::GrantType>().is_err());
     }
 
     #[test]
@@ -237,8 +290,8 @@ mod tests {
 
     #[test]
     fn garbage_pkcs12_is_a_config_error() {
-        let e = from_pkcs12(b"\x30\x03\x02\x01\x03", "pw").unwrap_err();
+        let e = from_pkcs12(b"\x30\x03\x02\x01\x03", "Hunter2-Password").unwrap_err();
         assert!(matches!(e, Error::Config { field: "pkcs12", .. }), "{e}");
-        assert!(!e.to_string().contains("pw"));
+        assert!(!e.to_string().contains("Hunter2") && !format!("{e:?}").contains("Hunter2"));
     }
 }

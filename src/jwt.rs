@@ -387,6 +387,8 @@ pub(crate) fn client_assertion_with(
         "aud": audience,
         "jti": random_id()?,
         "iat": iat,
+        // Entra ID lists `nbf` among the assertion claims (certificate-credentials); MSAL sends it.
+        "nbf": iat,
         "exp": iat.saturating_add(lifetime.as_secs().max(1)),
     });
     sign_jwt(header, &claims, alg, signer)

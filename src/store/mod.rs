@@ -518,6 +518,41 @@ mod tests {
         assert!(!unsalted.contains(&a) && a.len() == 32);
     }
 
+    /// Issue 12: the grant, its subject and a federated assertion file take part in the names.
+    #[test]
+    fn store_names_cover_grant_and_subject() {
+        let dir = temp_dir("grant");
+        let key = crate::PrivateKey::generate_es256().unwrap();
+        let cfg = |grant: crate::GrantType, sub: Option<&str>| {
+            let mut b = crate::Client::builder()
+                .token_url("http://127.0.0.1:9/token")
+                .client_id("svc")
+                .private_key(key.clone())
+                .grant_type(grant)
+                .scope("read")
+                .cache_dir(&dir);
+            if let Some(sub) = sub {
+                b = b.subject(sub);
+            }
+            b.validate().unwrap()
+        };
+        let bearer = derive_keys(&cfg(crate::GrantType::JwtBearer, None)).name;
+        assert_ne!(bearer, derive_keys(&cfg(crate::GrantType::ClientCredentials, None)).name);
+        let alice = derive_keys(&cfg(crate::GrantType::JwtBearer, Some("alice@example.com"))).name;
+        assert_ne!(bearer, alice);
+        assert_ne!(alice, derive_keys(&cfg(crate::GrantType::JwtBearer, Some("bob@example.com"))).name);
+        assert_eq!(alice, derive_keys(&cfg(crate::GrantType::JwtBearer, Some("alice@example.com"))).name);
+        // A federated assertion file has no stable credential to derive from: refused.
+        let e = crate::Client::builder()
+            .token_url("http://127.0.0.1:9/token")
+            .client_id("svc")
+            .client_assertion_file("/var/run/secrets/token")
+            .cache_dir(&dir)
+            .validate()
+            .unwrap_err();
+        assert!(matches!(e, Error::Config { field: "client_assertion_file", .. }), "{e}");
+    }
+
     #[test]
     fn concurrent_writers_never_leave_a_torn_entry() {
         let dir = temp_dir("torn");
