@@ -6,13 +6,18 @@
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use cctoken::{AssertionAudience, AuthMethod, Client, ClientBuilder, Error, RetryPolicy, Secret, TransportKind};
+use cctoken::{
+    AssertionAudience, AuthMethod, Client, ClientBuilder, Error, GrantType, RetryPolicy, Secret, Thumbprint,
+    TransportKind,
+};
 
 const USAGE: &str = "\
 usage: cctoken token (--token-url URL | --issuer URL) --client-id ID CREDENTIAL [OPTIONS]
+       cctoken token --service-account-file JSON --scope S [OPTIONS]
        cctoken token --help | cctoken --version
 
-Prints an OAuth 2.0 client-credentials access token (RFC 6749 §4.4) on stdout.
+Prints an OAuth 2.0 access token on stdout: from the client-credentials grant (RFC 6749 §4.4),
+or the JWT bearer grant (RFC 7523 §2.1) of --grant-type jwt_bearer and --service-account-file.
 
 Credential (one; the secret is never taken on the command line, where `ps` would show it):
   --client-secret-file PATH    the client secret, read from a file
@@ -21,6 +26,16 @@ Credential (one; the secret is never taken on the command line, where `ps` would
   --private-key-jwk-file JSON  private_key_jwt with a private JWK (its `kid` is used)
   --client-cert-file PEM --client-key-file PEM
                                tls_client_auth (RFC 8705) with a certificate chain and key
+  --pkcs12-file PFX            private_key_jwt with the key and certificate chain of a PKCS#12
+                               (PFX) file, as Azure hands out; its password from
+                               --pkcs12-password-file PATH or --pkcs12-password-env VAR (none:
+                               a PFX without a password)
+  --client-assertion-file PATH a client assertion (JWT) written by the platform: workload
+                               identity federation (AZURE_FEDERATED_TOKEN_FILE on AKS, a
+                               SPIFFE JWT-SVID, ...). Read again before every token request;
+                               no shared cache (the default cache is left off)
+  --service-account-file JSON  a Google service-account key file: the JWT bearer grant, with
+                               client id, key, kid and token URL taken from the file
   --auth-method none           a public client
 
 Authentication:
@@ -29,6 +44,15 @@ Authentication:
                                tls_client_auth, self_signed_tls_client_auth, none
   --signing-alg ALG            RS256, PS256, ES256, EdDSA or HS256 (client assertions)
   --key-id KID                 `kid` of client assertions
+  --certificate-file PEM       the certificate of the --private-key-file key (PEM, leaf first,
+                               chain may follow): its thumbprint names the key (Entra ID)
+  --thumbprint T               x5t (SHA-1, the default with a certificate), x5t#S256, both or
+                               none: the thumbprint header(s) of client assertions
+  --x5c                        also send the certificate chain in the x5c header
+  --grant-type G               client_credentials (default) or jwt_bearer (RFC 7523 §2.1: an
+                               assertion signed with --private-key-file is the grant)
+  --subject SUB                the `sub` of a jwt_bearer assertion (Google domain-wide
+                               delegation: the user to act as)
   --assertion-audience AUD     token_endpoint (default), issuer, or a value of your choice
   --assertion-lifetime-ms N    lifetime of client assertions (default 60000)
 
@@ -78,11 +102,16 @@ Exit status:
   1  the token could not be obtained: the server refused, or the network, TLS, a proxy or a
      timeout failed (the request was tried)
   2  usage error: unknown or missing options, bad values, unreadable files or variables, an
-     invalid configuration (nothing was sent)
+     invalid configuration (nothing was sent); also a --client-assertion-file that is missing,
+     empty or expired when the request is to be made
 
-example:
+examples:
   curl -H \"$(cctoken token --token-url https://as.example.com/token --client-id svc \\
       --client-secret-file /run/secrets/svc --scope read --format header)\" https://api.example.com/
+  cctoken token --token-url \"https://login.microsoftonline.com/$AZURE_TENANT_ID/oauth2/v2.0/token\" \\
+      --client-id \"$AZURE_CLIENT_ID\" --client-assertion-file \"$AZURE_FEDERATED_TOKEN_FILE\" \\
+      --scope https://vault.azure.net/.default
+  cctoken token --service-account-file key.json --scope https://www.googleapis.com/auth/cloud-platform
 ";
 
 enum Format {
@@ -164,6 +193,11 @@ fn main() -> ExitCode {
             }
             ExitCode::SUCCESS
         }
+        // Found only now (an assertion file is read before the request): nothing was sent.
+        Err(e @ Error::Config { .. }) => {
+            eprintln!("cctoken: {e}");
+            ExitCode::from(2)
+        }
         Err(e) => {
             eprintln!("cctoken: {e}");
             if let Some(hint) = hint(&e, &run, &client, started.elapsed()) {
@@ -214,6 +248,9 @@ fn usage_error(msg: &str) -> ExitCode {
 
 /// A next step for the failures where one is clear.
 fn hint(e: &Error, run: &Run, client: &Client, elapsed: Duration) -> Option<String> {
+    if let Error::OAuth(oauth) = e {
+        return entra_hint(oauth.description.as_deref()?).map(str::to_string);
+    }
     let Error::Transport { kind, message } = e else { return None };
     let attempts = client.metrics().retries + 1;
     let tries = if attempts == 1 { "1 attempt".to_string() } else { format!("{attempts} attempts") };
@@ -247,6 +284,32 @@ fn hint(e: &Error, run: &Run, client: &Client, elapsed: Duration) -> Option<Stri
     }
 }
 
+/// Microsoft Entra ID's error descriptions start with an `AADSTSnnnnn` code; the ones a
+/// certificate or federated credential runs into most.
+/// <https://learn.microsoft.com/entra/identity-platform/reference-error-codes>
+fn entra_hint(description: &str) -> Option<&'static str> {
+    let code = description.split(':').next()?;
+    Some(match code {
+        "AADSTS700027" => {
+            "Entra ID has no certificate registered on the application that matches the assertion's signature \
+             and thumbprint: upload the certificate of --certificate-file / --pkcs12-file to the app \
+             registration, or check --thumbprint"
+        }
+        "AADSTS700024" => {
+            "the client assertion is outside its valid time range: check this machine's clock, and for \
+             --client-assertion-file that the platform still refreshes the file"
+        }
+        "AADSTS70021" | "AADSTS700211" | "AADSTS700212" | "AADSTS700213" => {
+            "no federated credential on the application matches the assertion's issuer, subject and audience \
+             (api://AzureADTokenExchange)"
+        }
+        "AADSTS1002012" | "AADSTS70011" => {
+            "Entra ID wants one resource's `.default` scope, e.g. --scope https://graph.microsoft.com/.default"
+        }
+        _ => return None,
+    })
+}
+
 fn parse(args: &[String]) -> Result<(ClientBuilder, Run), String> {
     let mut b = Client::builder();
     let mut format = Format::Token;
@@ -254,6 +317,10 @@ fn parse(args: &[String]) -> Result<(ClientBuilder, Run), String> {
     let (mut call_timeout, mut request_timeout, mut connect_timeout) = defaults;
     let (mut cert, mut key) = (None, None);
     let (mut dpop, mut dpop_key) = (false, false);
+    let mut pkcs12: Option<String> = None;
+    let mut pkcs12_password: Option<(&'static str, Secret)> = None;
+    let mut assertion_file = false;
+    let mut store_chosen = false;
     let mut store = match std::env::var("CCTOKEN_REDIS_URL") {
         Ok(url) => Some(Store::Redis(url)),
         Err(_) => default_cache_dir().map(Store::Dir),
@@ -266,7 +333,7 @@ fn parse(args: &[String]) -> Result<(ClientBuilder, Run), String> {
             _ => (arg.as_str(), None),
         };
         match flag {
-            "--dpop" | "--allow-insecure-http" | "--no-cache" => {
+            "--dpop" | "--allow-insecure-http" | "--no-cache" | "--x5c" => {
                 if inline.is_some() {
                     return Err(format!("{flag} takes no value"));
                 }
@@ -275,6 +342,9 @@ fn parse(args: &[String]) -> Result<(ClientBuilder, Run), String> {
                     b = b.dpop(true);
                 } else if flag == "--no-cache" {
                     store = None;
+                    store_chosen = true;
+                } else if flag == "--x5c" {
+                    b = b.x5c(true);
                 } else {
                     b = b.allow_insecure_http(true);
                 }
@@ -312,6 +382,40 @@ fn parse(args: &[String]) -> Result<(ClientBuilder, Run), String> {
                 key = Some(read(flag, &value)?);
                 b
             }
+            "--certificate-file" => b.assertion_certificate_pem(read(flag, &value)?),
+            "--pkcs12-file" => {
+                pkcs12 = Some(read_check(flag, &value)?);
+                b
+            }
+            "--pkcs12-password-file" | "--pkcs12-password-env" => {
+                if let Some((other, _)) = &pkcs12_password {
+                    return Err(format!("{other} and {flag}: give the PKCS#12 password once"));
+                }
+                pkcs12_password = Some(if flag == "--pkcs12-password-file" {
+                    ("--pkcs12-password-file", read_password(flag, &value)?)
+                } else {
+                    ("--pkcs12-password-env", Secret::from_env(&value).map_err(|e| e.to_string())?)
+                });
+                b
+            }
+            "--thumbprint" => b.thumbprint(match value.as_str() {
+                "x5t" => Thumbprint::Sha1,
+                "x5t#S256" => Thumbprint::Sha256,
+                "both" => Thumbprint::Both,
+                "none" => Thumbprint::None,
+                other => return Err(format!("unknown thumbprint `{other}` (x5t, x5t#S256, both or none)")),
+            }),
+            "--client-assertion-file" => {
+                assertion_file = true;
+                b.client_assertion_file(read_check(flag, &value)?)
+            }
+            "--grant-type" => b.grant_type(match value.as_str() {
+                "client_credentials" => GrantType::ClientCredentials,
+                "jwt_bearer" => GrantType::JwtBearer,
+                other => return Err(format!("unknown grant type `{other}` (client_credentials or jwt_bearer)")),
+            }),
+            "--subject" => b.subject(value),
+            "--service-account-file" => b.service_account_file(read_check(flag, &value)?),
             "--auth-method" => b.auth_method(value.parse::<AuthMethod>().map_err(|e| e.to_string())?),
             "--signing-alg" => b.signing_alg(value.parse().map_err(|e: Error| e.to_string())?),
             "--key-id" => b.key_id(value),
@@ -355,10 +459,12 @@ fn parse(args: &[String]) -> Result<(ClientBuilder, Run), String> {
             "--user-agent" => b.user_agent(value),
             "--cache-dir" => {
                 store = Some(Store::Dir(value.into()));
+                store_chosen = true;
                 b
             }
             "--redis-url" => {
                 store = Some(Store::Redis(value));
+                store_chosen = true;
                 b
             }
             "--redis-ca-file" => b.redis_ca_pem(read(flag, &value)?),
@@ -379,6 +485,18 @@ fn parse(args: &[String]) -> Result<(ClientBuilder, Run), String> {
         (Some(cert), Some(key)) => b = b.client_certificate_pem(cert, key),
         (None, None) => {}
         _ => return Err("--client-cert-file and --client-key-file go together".into()),
+    }
+    match (pkcs12, pkcs12_password) {
+        (Some(path), password) => {
+            b = b.pkcs12_file(path, password.map_or_else(|| Secret::new(""), |(_, p)| p));
+        }
+        (None, Some((flag, _))) => return Err(format!("{flag} needs --pkcs12-file")),
+        (None, None) => {}
+    }
+    // A federated assertion is no lasting credential to derive a shared-store key from: the
+    // default cache is left off; one asked for explicitly is refused by the library.
+    if assertion_file && !store_chosen {
+        store = None;
     }
     if dpop_key && !dpop {
         b = b.dpop(true);
@@ -435,6 +553,14 @@ fn read(flag: &str, path: &str) -> Result<Vec<u8>, String> {
         .and_then(|f| f.take(MAX_FILE).read_to_end(&mut bytes))
         .map_err(|e| format!("{flag} {path}: {e}"))?;
     Ok(bytes)
+}
+
+/// A password file (one trailing newline, as `echo` writes it, is not part of the password).
+fn read_password(flag: &str, path: &str) -> Result<Secret, String> {
+    let bytes = zeroize::Zeroizing::new(read(flag, path)?);
+    let text = std::str::from_utf8(&bytes).map_err(|_| format!("{flag} {path}: not UTF-8"))?;
+    let text = text.strip_suffix('\n').map(|t| t.strip_suffix('\r').unwrap_or(t)).unwrap_or(text);
+    Ok(Secret::new(text))
 }
 
 /// A file the library reads itself (at build): checked here for a clear message.

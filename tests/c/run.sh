@@ -213,6 +213,101 @@ kill "$proxy_pid" 2>/dev/null || true
 wait "$proxy_pid" 2>/dev/null || true
 stop_server
 
+# ---- Provider stand-ins (issue 12): Microsoft Entra ID and Google, --providers-dir ----------
+# The server generates its fixtures into $pdir and lists them in providers.json; this block
+# exports what test_providers needs, fetches federated tokens from the federation issuer, and
+# after each scenario checks what the stand-in saw through /_dev/last-assertion.
+run "providers: the issue-12 setters: NULL arguments, UTF-8, enum values, configuration errors" \
+    "$OUT/asan/test_providers"
+
+# last_assertion EXPR: EXPR (Python, over the JSON record `d`) of the last assertion seen.
+last_assertion() {
+    curl -sSf "$CCTOKEN_LAST_ASSERTION_URL" |
+        python3 -c 'import json, sys; d = json.load(sys.stdin); print(eval(sys.argv[1]))' "$1" ||
+        echo "(no answer)"
+}
+
+start_providers() {
+    pdir="$workdir/providers"
+    rm -rf "$pdir"
+    start_server --providers-dir "$pdir"
+    for _ in $(seq 1 100); do
+        [ -s "$pdir/providers.json" ] && break
+        sleep 0.1
+    done
+    exports=$(python3 - "$pdir/providers.json" <<'PY'
+import json, shlex, sys
+m = json.load(open(sys.argv[1]))
+e, cert, g = m["entra"], m["entra"]["cert_client"], m["google"]
+sa = json.load(open(g["service_account_file"]))
+values = {
+    "ENTRA_TOKEN_URL": e["token_url"], "ENTRA_SCOPE": e["scope"],
+    "ENTRA_SECRET_CLIENT_ID": e["secret_client"]["client_id"],
+    "ENTRA_CLIENT_SECRET": e["secret_client"]["client_secret"],
+    "ENTRA_CERT_CLIENT_ID": cert["client_id"], "ENTRA_KEY_PEM": cert["key_pem"],
+    "ENTRA_CERT_PEM": cert["cert_pem"], "ENTRA_OTHER_CERT_PEM": cert["unregistered_cert_pem"],
+    "ENTRA_PFX": cert["pfx"], "ENTRA_PFX_PASSWORD": cert["pfx_password"],
+    "ENTRA_PFX_NOPASS": cert["pfx_no_password"], "ENTRA_X5T": cert["x5t"], "ENTRA_X5T_S256": cert["x5t_s256"],
+    "ENTRA_FEDERATED_CLIENT_ID": e["federated_client"]["client_id"],
+    "ENTRA_FEDERATED_SUBJECT": e["federated_client"]["subject"],
+    "FEDERATION_TOKEN_ENDPOINT": m["federation"]["token_endpoint"],
+    "GOOGLE_TOKEN_URL": g["token_url"], "GOOGLE_SA_FILE": g["service_account_file"],
+    "GOOGLE_CLIENT_EMAIL": g["client_email"], "GOOGLE_SCOPE": g["scope"],
+    "GOOGLE_KEY_ID": sa["private_key_id"], "LAST_ASSERTION_URL": m["last_assertion"],
+}
+for k, v in values.items():
+    print(f"export CCTOKEN_{k}={shlex.quote(v)}")
+PY
+    ) || exports=""
+    eval "$exports"
+    [ -n "$exports" ]
+}
+
+if start_providers; then
+    run "providers: Entra certificate from PEM files (RS256, default x5t)" "$OUT/asan/test_providers" entra-pem
+    equal "providers: the assertion's x5t is the registered certificate's SHA-1 thumbprint" \
+        "$(last_assertion 'd["header"].get("x5t"), d["header"]["alg"], d["header"].get("typ")')" \
+        "('$CCTOKEN_ENTRA_X5T', 'RS256', 'JWT')"
+
+    run "providers: Entra certificate, PS256 with x5t#S256 and x5c" "$OUT/asan/test_providers" entra-pem-s256
+    equal "providers: x5t#S256 is the certificate's SHA-256 thumbprint; x5c has the chain; no x5t" \
+        "$(last_assertion 'd["header"].get("x5t#S256"), d["header"]["alg"], len(d["header"].get("x5c", [])), d["header"].get("x5t")')" \
+        "('$CCTOKEN_ENTRA_X5T_S256', 'PS256', 2, None)"
+
+    run "providers: Entra certificate from PKCS#12 (file, memory, no password); a wrong password" \
+        "$OUT/asan/test_providers" entra-pfx
+    equal "providers: PKCS#12 without a password, CCT_THUMBPRINT_BOTH: x5t and x5t#S256" \
+        "$(last_assertion 'd["header"].get("x5t"), d["header"].get("x5t#S256")')" \
+        "('$CCTOKEN_ENTRA_X5T', '$CCTOKEN_ENTRA_X5T_S256')"
+
+    run "providers: wrong thumbprint: CCT_STATUS_OAUTH invalid_client, AADSTS700027, HTTP 401" \
+        "$OUT/asan/test_providers" entra-wrong-thumbprint
+
+    export CCTOKEN_FEDERATED_TOKEN_FILE="$pdir/c-federated-token" CCTOKEN_FEDERATED_EXPIRED_FILE="$pdir/c-expired-token"
+    curl -sSf "$CCTOKEN_FEDERATION_TOKEN_ENDPOINT?ttl=600" >"$CCTOKEN_FEDERATED_TOKEN_FILE" ||
+        fail "providers: a federated token from $CCTOKEN_FEDERATION_TOKEN_ENDPOINT"
+    curl -sSf "$CCTOKEN_FEDERATION_TOKEN_ENDPOINT?ttl=-120" >"$CCTOKEN_FEDERATED_EXPIRED_FILE" ||
+        fail "providers: an expired federated token from $CCTOKEN_FEDERATION_TOKEN_ENDPOINT"
+    run "providers: federated assertion file; expired and missing files are named" \
+        "$OUT/asan/test_providers" federated
+    equal "providers: the federated assertion was sent as client_assertion (the expired one never was)" \
+        "$(last_assertion 'd["claims"]["sub"], "client_assertion_type" in d["form"], d["claims"]["exp"] > __import__("time").time()')" \
+        "('$CCTOKEN_ENTRA_FEDERATED_SUBJECT', True, True)"
+
+    run "providers: Google service-account file and JSON, subject; a foreign key is invalid_grant" \
+        "$OUT/asan/test_providers" google
+    equal "providers: the jwt-bearer assertion: iss, kid, scope claim, aud, sub" \
+        "$(last_assertion 'd["claims"]["iss"], d["header"]["kid"], d["claims"]["scope"], d["claims"]["aud"], d["claims"].get("sub")')" \
+        "('$CCTOKEN_GOOGLE_CLIENT_EMAIL', '$CCTOKEN_GOOGLE_KEY_ID', '$CCTOKEN_GOOGLE_SCOPE', '$CCTOKEN_GOOGLE_TOKEN_URL', 'admin@example.com')"
+
+    run "valgrind: providers contract (no memory errors, nothing definitely lost)" $VALGRIND "$OUT/plain/test_providers"
+    run "valgrind: providers, PKCS#12 and Google scenarios" \
+        sh -c "$VALGRIND '$OUT/plain/test_providers' entra-pfx && $VALGRIND '$OUT/plain/test_providers' google"
+else
+    fail "providers: start the dev server with --providers-dir and read providers.json"
+fi
+stop_server
+
 # ---- Interop: a real authorization server (oidc-provider, tests/interop/README.md) ----------
 # One server for the whole block (each scenario uses clients of its own, and the counts we
 # assert are per client). interop.py turns its JSON line into files under $idir that
