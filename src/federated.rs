@@ -19,10 +19,15 @@ const F: &str = "client_assertion_file";
 /// (surrounding whitespace ignored) whose `exp`, if present, is still ahead of `now` (Unix
 /// seconds). The JWT is not verified: the token endpoint does that.
 pub(crate) fn read_assertion(path: &Path, now: u64) -> Result<Zeroizing<String>, Error> {
+    let bytes = crate::secret::read_credential_file(path, F, "assertion file")?;
+    parse_assertion(&bytes, path, now)
+}
+
+/// Checks the contents of an assertion file (`path` only names it in errors).
+pub(crate) fn parse_assertion(bytes: &[u8], path: &Path, now: u64) -> Result<Zeroizing<String>, Error> {
     let shown = quote(&path.to_string_lossy());
     let fail = |why: &str| Error::config(F, format!("assertion file {shown} {why}"));
-    let bytes = crate::secret::read_credential_file(path, F, "assertion file")?;
-    let text = std::str::from_utf8(&bytes).map_err(|_| fail("is not UTF-8"))?;
+    let text = std::str::from_utf8(bytes).map_err(|_| fail("is not UTF-8"))?;
     let jwt = Zeroizing::new(text.trim().to_string());
     if jwt.is_empty() {
         return Err(fail("is empty"));

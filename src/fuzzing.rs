@@ -68,3 +68,10 @@ pub fn discovery_metadata(builder: ClientBuilder, body: &[u8]) -> Result<(String
     let r = crate::discovery::resolve(&meta, issuer, &cfg)?;
     Ok((r.token_url.to_string(), r.auth_method))
 }
+
+/// A federated assertion file's contents as the client checks them before sending (`now` in
+/// Unix seconds); the JWT is returned on success.
+pub fn federated_assertion(contents: &[u8], now: u64) -> Result<String, Error> {
+    let path = std::path::Path::new("/fuzz/assertion-file");
+    crate::federated::parse_assertion(contents, path, now).map(|jwt| jwt.as_str().to_string())
+}

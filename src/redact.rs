@@ -310,16 +310,22 @@ fn html_unescape(text: &str) -> Option<String> {
 /// neither forge log lines nor hide text; longer text ends with `…`.
 pub(crate) fn sanitize(text: &str, max: usize) -> String {
     let mut out = String::new();
-    for (count, c) in text.chars().enumerate() {
-        if count >= max {
+    // Counts what is written, not what is read: an escape is several characters (fuzzing found
+    // 200 DEL characters quoted as 1,200).
+    let mut written = 0;
+    for c in text.chars() {
+        if written >= max {
             out.push('…');
             break;
         }
         let unsafe_char = c.is_control()
             || matches!(c, '\u{2028}' | '\u{2029}' | '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
         if unsafe_char {
-            out.extend(c.escape_default());
+            let escaped = c.escape_default();
+            written += escaped.len();
+            out.extend(escaped);
         } else {
+            written += 1;
             out.push(c);
         }
     }
@@ -335,6 +341,14 @@ pub(crate) fn quote(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sanitize_bounds_what_it_writes() {
+        let quoted = sanitize(&"\u{7f}".repeat(500), QUOTE_CHARS);
+        assert!(quoted.chars().count() <= QUOTE_CHARS + 10 + 1, "{} chars", quoted.chars().count());
+        assert!(quoted.ends_with('…') && !quoted.contains('\u{7f}'));
+        assert_eq!(sanitize("ab\ncd", 10), "ab\\ncd");
+    }
 
     #[test]
     fn html_unescape_never_splits_a_character() {

@@ -55,12 +55,13 @@ fn parse(json: &str, origin: &str) -> Result<ServiceAccount, Error> {
     }
     let kind = field("type")?;
     if kind != "service_account" {
+        // Google's types (`authorized_user`, `external_account`, ...) are worth naming; any
+        // other text is not repeated, since a damaged file may hold key material there.
+        let named = kind.len() <= 40 && kind.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
+        let shown = if named { format!("is {}", quote(kind)) } else { "is not a key type".to_string() };
         return Err(Error::config(
             F,
-            format!(
-                "{origin}: `type` is {}, not `service_account` (only service-account keys are supported)",
-                quote(kind)
-            ),
+            format!("{origin}: `type` {shown}, not `service_account` (only service-account keys are supported)"),
         ));
     }
     let client_email = field("client_email")?.to_string();
@@ -137,6 +138,12 @@ mod tests {
         assert!(e.contains("`private_key`") && !e.contains("AAAA"), "{e}");
         let user = sa("").replace("\"service_account\"", "\"authorized_user\"");
         assert!(from_json(&user).unwrap_err().to_string().contains("not `service_account`"));
+        assert!(from_json(&user).unwrap_err().to_string().contains("`authorized_user`"));
+        // Fuzzing: a damaged file with key text in `type` must not have it repeated.
+        let damaged =
+            sa("").replace("\"service_account\"", "\"MIIEvQIBADANBgkqhkiG9w0BAQEFAASC\\n-----END PRIVATE KEY-----\"");
+        let e = from_json(&damaged).unwrap_err().to_string();
+        assert!(e.contains("is not a key type") && !e.contains("MIIEvQ") && !e.contains("PRIVATE KEY"), "{e}");
         let e = from_json("{\"private_key\": \"SECRET-KEY-TEXT").unwrap_err().to_string();
         assert!(e.contains("not valid JSON") && !e.contains("SECRET"), "{e}");
     }

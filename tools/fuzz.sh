@@ -17,7 +17,7 @@ if [[ "${1:-}" == "--replay" ]]; then
     shift
 fi
 seconds=${1:-60}
-read -r -a targets <<<"${FUZZ_TARGETS:-token_response discovery key_input ffi_config}"
+read -r -a targets <<<"${FUZZ_TARGETS:-token_response discovery key_input ffi_config provider_input}"
 
 cargo +nightly fuzz build -O
 bin=target/x86_64-unknown-linux-gnu/release
