@@ -73,7 +73,8 @@ pub enum EventKind {
     CooldownEnded,
     /// The client secret was replaced on the live client (`secret.rotated`).
     SecretRotated,
-    /// The secret file was read again before a request (`secret.file_reread`).
+    /// The secret file, or the federated assertion file, was read again before a request
+    /// (`secret.file_reread`).
     SecretFileReread,
     /// Authorization server metadata was fetched (`discovery.fetched`).
     DiscoveryFetched,
@@ -461,9 +462,10 @@ impl Events {
         self.emit(EventKind::SecretRotated, Level::Info, message, self.base());
     }
 
-    pub fn secret_file_reread(&self, path: &std::path::Path) {
+    /// `what` says which credential file: "secret file" or "assertion file".
+    pub fn secret_file_reread(&self, what: &str, path: &std::path::Path) {
         let path = path.display().to_string();
-        let message = format!("secret file {path} read again before the token request");
+        let message = format!("{what} {path} read again before the token request");
         self.emit(EventKind::SecretFileReread, Level::Debug, message, Fields { path: Some(path), ..self.base() });
     }
 

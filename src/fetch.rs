@@ -267,11 +267,11 @@ impl Fetcher {
     fn attempt(&self, deadline: Instant) -> Result<Fetched, Error> {
         let resolved = self.resolved(deadline)?;
         if let Some(SecretSource::File { path, reread: true, .. }) = &*self.secret.read() {
-            self.cfg.events.secret_file_reread(path);
+            self.cfg.events.secret_file_reread("secret file", path);
         }
         if let Some(path) = &self.cfg.assertion_file {
             // The same event as a re-read secret file: the path, never the contents.
-            self.cfg.events.secret_file_reread(path);
+            self.cfg.events.secret_file_reread("assertion file", path);
         }
         let secret = self.secret.read().as_ref().map(SecretSource::current).transpose()?;
         let secret_text = secret.as_ref().map_or("", Secret::expose);
