@@ -305,6 +305,31 @@ fn entra_wrong_thumbprint_exits_1_with_the_aadsts_code_and_a_hint() {
     assert_nothing_leaks(&out, &secrets, &[]);
 }
 
+/// An assertion valid for an hour: the certificate is right, but Entra refuses the lifetime
+/// (certificate credentials, `exp`: "5-10 minutes after nbf at most") with AADSTS700024.
+#[test]
+fn entra_assertion_valid_too_long_exits_1_with_aadsts700024_and_a_hint() {
+    let p = Providers::start("too-long");
+    let secrets = p.secrets();
+    let mut a = p.entra_cert_args();
+    a.extend(args(&[
+        "--private-key-file",
+        &p.get("/entra/cert_client/key_pem"),
+        "--certificate-file",
+        &p.get("/entra/cert_client/cert_pem"),
+        "--assertion-lifetime-ms",
+        "3600000",
+    ]));
+    let out = cctoken(&a, &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("invalid_client") && stderr.contains("AADSTS700024"), "{stderr}");
+    assert!(stderr.contains("cctoken: hint: the client assertion is outside its valid time range"), "{stderr}");
+    let claims = &p.last_assertion()["claims"];
+    assert_eq!(claims["exp"].as_u64().unwrap() - claims["iat"].as_u64().unwrap(), 3600);
+    assert_nothing_leaks(&out, &secrets, &[]);
+}
+
 #[test]
 fn entra_client_secret_from_a_file() {
     let p = Providers::start("secret");

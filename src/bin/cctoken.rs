@@ -296,7 +296,8 @@ fn entra_hint(description: &str) -> Option<&'static str> {
              registration, or check --thumbprint"
         }
         "AADSTS700024" => {
-            "the client assertion is outside its valid time range: check this machine's clock, and for \
+            "the client assertion is outside its valid time range: check this machine's clock and \
+             --assertion-lifetime-ms (Microsoft documents 5-10 minutes at most), and for \
              --client-assertion-file that the platform still refreshes the file"
         }
         "AADSTS70021" | "AADSTS700211" | "AADSTS700212" | "AADSTS700213" => {

@@ -282,6 +282,10 @@ if start_providers; then
 
     run "providers: wrong thumbprint: CCT_STATUS_OAUTH invalid_client, AADSTS700027, HTTP 401" \
         "$OUT/asan/test_providers" entra-wrong-thumbprint
+    run "providers: an assertion valid for an hour: CCT_STATUS_OAUTH invalid_client, AADSTS700024" \
+        "$OUT/asan/test_providers" entra-assertion-too-long
+    equal "providers: the refused assertion's lifetime (exp - iat) was the configured hour" \
+        "$(last_assertion 'd["claims"]["exp"] - d["claims"]["iat"]')" "3600"
 
     export CCTOKEN_FEDERATED_TOKEN_FILE="$pdir/c-federated-token" CCTOKEN_FEDERATED_EXPIRED_FILE="$pdir/c-expired-token"
     curl -sSf "$CCTOKEN_FEDERATION_TOKEN_ENDPOINT?ttl=600" >"$CCTOKEN_FEDERATED_TOKEN_FILE" ||

@@ -14,6 +14,7 @@
  *   entra-pem-s256        PS256 with x5t#S256 and the x5c chain
  *   entra-pfx             PKCS#12 from a file (password, none) and from memory; a wrong password
  *   entra-wrong-thumbprint a certificate Entra does not know: CCT_STATUS_OAUTH with its AADSTS code
+ *   entra-assertion-too-long an assertion valid for an hour: CCT_STATUS_OAUTH, AADSTS700024
  *   federated             an assertion file; expired and missing files name the path
  *   google                a service-account file and JSON, with subject; a foreign key
  *
@@ -375,6 +376,32 @@ static void scenario_entra_wrong_thumbprint(void) {
     cct_client_free(client);
 }
 
+/* An assertion valid for an hour: Entra allows 5-10 minutes after nbf (the stand-in enforces
+ * 10), so it is refused with AADSTS700024 even though the certificate is right. */
+static void scenario_entra_assertion_too_long(void) {
+    cct_config *cfg = entra_pem_config("CCTOKEN_ENTRA_CERT_PEM");
+    if (cfg == NULL) {
+        return;
+    }
+    CHECK_OK(cct_config_set_assertion_lifetime_ms(cfg, 3600 * 1000, NULL), NULL);
+    cct_client *client = client_from(cfg);
+    cct_token *tok = SENTINEL;
+    cct_error *err = NULL;
+    CHECK(cct_client_get_token(client, &tok, &err) == CCT_STATUS_OAUTH);
+    CHECK(tok == SENTINEL);
+    CHECK(err != NULL);
+    if (err != NULL) {
+        CHECK(cct_error_http_status(err) == 401);
+        const char *code = cct_error_oauth_error(err);
+        CHECK(code != NULL && strcmp(code, "invalid_client") == 0);
+        const char *description = cct_error_oauth_description(err);
+        CHECK(description != NULL && strncmp(description, "AADSTS700024", 12) == 0);
+        check_no_credentials(cct_error_message(err), __LINE__);
+        cct_error_free(err);
+    }
+    cct_client_free(client);
+}
+
 static void scenario_federated(void) {
     /* A fresh assertion (run.sh fetched it from the federation issuer into the file). */
     cct_config *cfg = entra_config("CCTOKEN_ENTRA_FEDERATED_CLIENT_ID");
@@ -490,6 +517,8 @@ int main(int argc, char **argv) {
         scenario_entra_pfx();
     } else if (strcmp(argv[1], "entra-wrong-thumbprint") == 0) {
         scenario_entra_wrong_thumbprint();
+    } else if (strcmp(argv[1], "entra-assertion-too-long") == 0) {
+        scenario_entra_assertion_too_long();
     } else if (strcmp(argv[1], "federated") == 0) {
         scenario_federated();
     } else if (strcmp(argv[1], "google") == 0) {
