@@ -850,11 +850,27 @@ fn secrets_and_assertions_stay_out_of_logs_and_answers() {
     for needle in [&secret, &near_miss, &signature(&expired), &signature(&google)] {
         assert!(!answers.contains(needle.as_str()), "an answer quotes a credential");
     }
-    // The request log (stderr without --quiet) names method, path and status only.
+    // The request log (stderr without --quiet) names method, path and status only. A line is
+    // written after its answer is sent, so wait (bounded) for the last one before stopping.
+    let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let reader = {
+        let (log, stderr) = (log.clone(), p.child.stderr.take().unwrap());
+        std::thread::spawn(move || {
+            for line in std::io::BufRead::lines(std::io::BufReader::new(stderr)).map_while(Result::ok) {
+                let mut log = log.lock().unwrap();
+                log.push_str(&line);
+                log.push('\n');
+            }
+        })
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !log.lock().unwrap().contains("POST /google/token 400") && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
     let _ = p.child.kill();
     let _ = p.child.wait();
-    let mut log = String::new();
-    std::io::Read::read_to_string(&mut p.child.stderr.take().unwrap(), &mut log).unwrap();
+    reader.join().unwrap();
+    let log = log.lock().unwrap().clone();
     assert!(log.contains("POST /google/token 400"), "{log}");
     for needle in [&secret, &near_miss, &expired, &google, &token] {
         assert!(!log.contains(needle.as_str()), "the log holds a credential");
