@@ -755,13 +755,13 @@ impl ClientBuilder {
             if self.assertion_cert_pem.is_some() {
                 return Err(Error::config("pkcs12", "set pkcs12 or assertion_certificate_pem, not both"));
             }
-            let (der, password) = match &input {
+            let (key, cert) = match &input {
                 Pkcs12Input::File(path, pw) => {
-                    (crate::secret::read_credential_file(path, "pkcs12", "PKCS#12 file")?, pw)
+                    let der = crate::secret::read_credential_file(path, "pkcs12", "PKCS#12 file")?;
+                    crate::certificate::from_pkcs12(&der, pw.expose())?
                 }
-                Pkcs12Input::Der(der, pw) => (der.clone(), pw),
+                Pkcs12Input::Der(der, pw) => crate::certificate::from_pkcs12(der, pw.expose())?,
             };
-            let (key, cert) = crate::certificate::from_pkcs12(&der, password.expose())?;
             private_key = Some(key);
             assertion_cert = Some(cert);
         }

@@ -460,7 +460,7 @@ impl Fetcher {
         // Certificate headers belong to key-signed assertions only.
         let cert = if matches!(signer, Signer::Key(_)) { self.cert_headers() } else { None };
         let header = jwt::assertion_header(alg, kid, cert.as_ref());
-        jwt::client_assertion_with(&header, &cfg.client_id, audience, cfg.assertion_lifetime, alg, signer)
+        jwt::client_assertion(&header, &cfg.client_id, audience, cfg.assertion_lifetime, alg, signer)
     }
 }
 

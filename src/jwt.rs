@@ -358,21 +358,9 @@ pub(crate) fn assertion_header(alg: SigningAlg, kid: Option<&str>, cert: Option<
     header
 }
 
-/// An RFC 7523 client assertion: `iss` = `sub` = client id, `aud`, random `jti`, `iat`, `exp`.
-#[cfg(test)]
+/// An RFC 7523 client assertion under `header` (see [`assertion_header`]): `iss` = `sub` =
+/// client id, `aud`, random `jti`, `iat`, `nbf`, `exp`.
 pub(crate) fn client_assertion(
-    client_id: &str,
-    audience: &str,
-    lifetime: Duration,
-    alg: SigningAlg,
-    kid: Option<&str>,
-    signer: Signer<'_>,
-) -> Result<Zeroizing<String>, Error> {
-    client_assertion_with(&assertion_header(alg, kid, None), client_id, audience, lifetime, alg, signer)
-}
-
-/// [`client_assertion`] with a prepared header.
-pub(crate) fn client_assertion_with(
     header: &Value,
     client_id: &str,
     audience: &str,
@@ -455,6 +443,18 @@ pub(crate) fn dpop_proof(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A client assertion with the plain header (`alg`, `typ`, `kid`).
+    fn client_assertion(
+        client_id: &str,
+        audience: &str,
+        lifetime: Duration,
+        alg: SigningAlg,
+        kid: Option<&str>,
+        signer: Signer<'_>,
+    ) -> Result<Zeroizing<String>, Error> {
+        super::client_assertion(&assertion_header(alg, kid, None), client_id, audience, lifetime, alg, signer)
+    }
 
     fn verify(jwt: &str, alg: &'static dyn signature::VerificationAlgorithm, public: &[u8]) {
         let (signed, sig) = jwt.rsplit_once('.').unwrap();

@@ -5,7 +5,6 @@ package cctoken
 import "C"
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"log/slog"
@@ -686,7 +685,7 @@ func (b *configBuilder) applyProviders(cfg *Config) {
 	})
 	if len(cfg.ServiceAccountJSON) > 0 && b.err == nil {
 		// Straight from the bytes into wiped C memory: no Go string copy of the key lingers.
-		s, free, err := cStringFromBytes("ServiceAccountJSON", cfg.ServiceAccountJSON)
+		s, free, err := cString("ServiceAccountJSON", cfg.ServiceAccountJSON)
 		if err != nil {
 			b.err = err
 			return
@@ -750,30 +749,19 @@ func (cfg Config) String() string { return fmt.Sprint(cfg) }
 // GoString is the same as %#v.
 func (cfg Config) GoString() string { return fmt.Sprintf("%#v", cfg) }
 
-// cString copies s into C memory. free wipes the copy before releasing it, as s may be a
-// secret. Strings with a NUL byte cannot cross the C ABI and are refused, by field name only.
-func cString(field, s string) (*C.char, func(), error) {
-	if strings.IndexByte(s, 0) >= 0 {
-		return nil, nil, configError(field, "contains a NUL byte")
+// cString copies s (a string, or bytes such as a key file that should not become a Go string)
+// into C memory with a NUL appended. free wipes the copy before releasing it, as s may be a
+// secret. Values with a NUL byte cannot cross the C ABI and are refused, by field name only.
+func cString[T ~string | ~[]byte](field string, s T) (*C.char, func(), error) {
+	for i := 0; i < len(s); i++ {
+		if s[i] == 0 {
+			return nil, nil, configError(field, "contains a NUL byte")
+		}
 	}
-	p := C.CString(s)
-	free := func() {
-		clear(unsafe.Slice((*byte)(unsafe.Pointer(p)), len(s)))
-		C.free(unsafe.Pointer(p))
-	}
-	return p, free, nil
-}
-
-// cStringFromBytes is cString for a []byte secret: copied into C memory with a NUL
-// appended, wiped before it is released.
-func cStringFromBytes(field string, b []byte) (*C.char, func(), error) {
-	if bytes.IndexByte(b, 0) >= 0 {
-		return nil, nil, configError(field, "contains a NUL byte")
-	}
-	p := (*C.char)(C.malloc(C.size_t(len(b) + 1)))
-	buf := unsafe.Slice((*byte)(unsafe.Pointer(p)), len(b)+1)
-	copy(buf, b)
-	buf[len(b)] = 0
+	p := (*C.char)(C.malloc(C.size_t(len(s) + 1)))
+	buf := unsafe.Slice((*byte)(unsafe.Pointer(p)), len(s)+1)
+	copy(buf, s)
+	buf[len(s)] = 0
 	free := func() {
 		clear(buf)
 		C.free(unsafe.Pointer(p))

@@ -6,10 +6,7 @@
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use cctoken::{
-    AssertionAudience, AuthMethod, Client, ClientBuilder, Error, GrantType, RetryPolicy, Secret, Thumbprint,
-    TransportKind,
-};
+use cctoken::{AssertionAudience, AuthMethod, Client, ClientBuilder, Error, RetryPolicy, Secret, TransportKind};
 
 const USAGE: &str = "\
 usage: cctoken token (--token-url URL | --issuer URL) --client-id ID CREDENTIAL [OPTIONS]
@@ -399,22 +396,12 @@ fn parse(args: &[String]) -> Result<(ClientBuilder, Run), String> {
                 });
                 b
             }
-            "--thumbprint" => b.thumbprint(match value.as_str() {
-                "x5t" => Thumbprint::Sha1,
-                "x5t#S256" => Thumbprint::Sha256,
-                "both" => Thumbprint::Both,
-                "none" => Thumbprint::None,
-                other => return Err(format!("unknown thumbprint `{other}` (x5t, x5t#S256, both or none)")),
-            }),
+            "--thumbprint" => b.thumbprint(value.parse().map_err(|e: Error| e.to_string())?),
             "--client-assertion-file" => {
                 assertion_file = true;
                 b.client_assertion_file(read_check(flag, &value)?)
             }
-            "--grant-type" => b.grant_type(match value.as_str() {
-                "client_credentials" => GrantType::ClientCredentials,
-                "jwt_bearer" => GrantType::JwtBearer,
-                other => return Err(format!("unknown grant type `{other}` (client_credentials or jwt_bearer)")),
-            }),
+            "--grant-type" => b.grant_type(value.parse().map_err(|e: Error| e.to_string())?),
             "--subject" => b.subject(value),
             "--service-account-file" => b.service_account_file(read_check(flag, &value)?),
             "--auth-method" => b.auth_method(value.parse::<AuthMethod>().map_err(|e| e.to_string())?),

@@ -442,6 +442,18 @@ unsafe fn bytes_arg<'a>(p: *const u8, len: usize, name: &str) -> Result<&'a [u8]
     Ok(unsafe { std::slice::from_raw_parts(p, len) })
 }
 
+/// A PKCS#12 password: NULL is the empty password (a file exported without one).
+///
+/// # Safety
+/// `p` is NULL or a NUL-terminated string (conventions block).
+unsafe fn password_arg(p: *const c_char) -> Result<Secret, Failure> {
+    if p.is_null() {
+        return Ok(Secret::new(""));
+    }
+    // SAFETY: as above.
+    Ok(Secret::new(unsafe { str_arg(p, "password") }?))
+}
+
 /// Discovers the token endpoint from this issuer's RFC 8414 / OpenID metadata at the first
 /// fetch (instead of `cct_config_set_token_url`).
 #[unsafe(no_mangle)]
@@ -658,8 +670,7 @@ pub unsafe extern "C" fn cct_config_set_pkcs12_file(
     update(cfg, err, |b| {
         // SAFETY: NULL or NUL-terminated strings (conventions block); the password may be NULL.
         let path = unsafe { str_arg(path, "path") }?;
-        let password = if password.is_null() { "" } else { unsafe { str_arg(password, "password") }? };
-        Ok(b.pkcs12_file(path, Secret::new(password)))
+        Ok(b.pkcs12_file(path, unsafe { password_arg(password) }?))
     })
 }
 
@@ -676,8 +687,7 @@ pub unsafe extern "C" fn cct_config_set_pkcs12_der(
     update(cfg, err, |b| {
         // SAFETY: see bytes_arg; NULL or a NUL-terminated string (conventions block).
         let der = unsafe { bytes_arg(der, len, "der") }?;
-        let password = if password.is_null() { "" } else { unsafe { str_arg(password, "password") }? };
-        Ok(b.pkcs12_der(der, Secret::new(password)))
+        Ok(b.pkcs12_der(der, unsafe { password_arg(password) }?))
     })
 }
 
